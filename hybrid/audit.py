@@ -1,0 +1,87 @@
+"""The audit chain: one sequence of HMAC'd entries, each chained to the one before (DESIGN §8).
+
+An edited, removed or reordered entry breaks the chain; a truncated tail is caught by
+comparing the head with a head hash printed earlier (`hybrid audit verify --head`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from hybrid.store import Store, now_utc
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str
+    kind: str
+    body: str  # canonical JSON
+    prev: str
+    mac: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at, "kind": self.kind, "body": json.loads(self.body),
+                "prev": self.prev, "mac": self.mac}
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    head: str
+    problem: str | None = None
+
+
+def _mac(key: bytes, seq: int, at: str, kind: str, body: str, prev: str) -> str:
+    message = json.dumps([seq, at, kind, body, prev], separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def append(store: Store, kind: str, body: dict[str, Any]) -> str:
+    """Add an entry inside the caller's open transaction; returns the new head."""
+    last = store.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    at = now_utc()
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    mac = _mac(store.key, seq, at, kind, text, prev)
+    store.conn.execute(
+        "INSERT INTO audit (seq, at, kind, body, prev, mac) VALUES (?, ?, ?, ?, ?, ?)", (seq, at, kind, text, prev, mac)
+    )
+    return mac
+
+
+def entries(store: Store) -> Iterator[AuditEntry]:
+    for row in store.conn.execute("SELECT seq, at, kind, body, prev, mac FROM audit ORDER BY seq"):
+        yield AuditEntry(*row)
+
+
+def head(store: Store) -> str:
+    row = store.conn.execute("SELECT mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    return row[0] if row else GENESIS
+
+
+def verify(store: Store, expected_head: str | None = None) -> Verification:
+    """Walk the chain from the start; the first broken link is named."""
+    prev, count = GENESIS, 0
+    for entry in entries(store):
+        count += 1
+        if entry.seq != count:
+            return Verification(False, count, prev, f"entry {count}: sequence number {entry.seq} out of order or missing")
+        if entry.prev != prev:
+            return Verification(False, count, prev, f"entry {entry.seq}: not chained to the entry before it")
+        if not hmac.compare_digest(entry.mac, _mac(store.key, entry.seq, entry.at, entry.kind, entry.body, entry.prev)):
+            return Verification(False, count, prev, f"entry {entry.seq} ({entry.kind}): contents were changed")
+        prev = entry.mac
+    if expected_head is not None and expected_head != prev:
+        known = store.conn.execute("SELECT seq FROM audit WHERE mac = ?", (expected_head,)).fetchone()
+        where = f"it is entry {known[0]}, not the last" if known else "no entry has that hash: entries were removed"
+        return Verification(False, count, prev, f"head {expected_head[:16]}… does not match the chain's head ({where})")
+    return Verification(True, count, prev)

@@ -1,0 +1,257 @@
+"""The store: the process's memory (DESIGN §2).
+
+SQLite in WAL mode with a busy timeout, one schema version, forward migrations.
+Ballot codes are stored only as keyed hashes. Write transactions are short: the
+caller opens one per page, message or printed file, never per batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hybrid.errors import StoreProblem
+from hybrid.layout import Layout
+from hybrid.secret_key import fingerprint, keyed_hash, load_key
+
+STORE_FILE = "hybrid.db"
+SCHEMA_VERSION = 1
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs", "lustre"}
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE layouts (
+        layout_hash TEXT PRIMARY KEY,
+        layout_id TEXT NOT NULL,
+        language TEXT NOT NULL,
+        large_print INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE print_runs (
+        run_id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        first_serial INTEGER NOT NULL,
+        last_serial INTEGER NOT NULL,
+        layout_hash TEXT NOT NULL REFERENCES layouts(layout_hash),
+        purpose TEXT NOT NULL
+    );
+    CREATE TABLE ballots (
+        serial INTEGER PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,
+        layout_hash TEXT NOT NULL REFERENCES layouts(layout_hash),
+        run_id INTEGER NOT NULL REFERENCES print_runs(run_id),
+        state TEXT NOT NULL DEFAULT 'issued' CHECK (state IN ('issued', 'void')),
+        void_reason TEXT,
+        replaced_by INTEGER,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        prev TEXT NOT NULL,
+        mac TEXT NOT NULL
+    );
+    """,
+}
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding `path`, from /proc/mounts (None where unknown)."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    target = str(path.resolve())
+    best, best_type = "", None
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount_point = parts[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, parts[2]
+    return best_type
+
+
+@dataclass(frozen=True)
+class BallotRow:
+    serial: int
+    layout_hash: str
+    run_id: int
+    state: str
+    void_reason: str | None
+    replaced_by: int | None
+
+
+class Store:
+    """One open store for one process, holding its key."""
+
+    def __init__(self, conn: sqlite3.Connection, key: bytes, process_id: str, path: Path) -> None:
+        self.conn = conn
+        self.key = key
+        self.process_id = process_id
+        self.path = path
+
+    # -- opening -----------------------------------------------------------------
+    @classmethod
+    def open(cls, workspace: Path, process_id: str, *, create: bool = False) -> Store:
+        """Open (or with `create`, make) the store of `workspace`, checking the key."""
+        path = workspace / STORE_FILE
+        if not path.exists() and not create:
+            raise StoreProblem(f"{path}: no store here; run `hybrid init` or `hybrid print` first")
+        fs_type = filesystem_type(workspace)
+        if fs_type in NETWORK_FILESYSTEMS:
+            raise StoreProblem(
+                f"{workspace} is on a network filesystem ({fs_type}); SQLite is not safe there. "
+                "Set HYBRID_DATABASE_URL=postgresql://… instead."
+            )
+        key = load_key(process_id, create=create)
+        try:
+            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreProblem(f"{path}: cannot open the store ({exc})") from exc
+        store = cls(conn, key, process_id, path)
+        store._migrate()
+        store._check_identity()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _migrate(self) -> None:
+        try:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreProblem(
+                    f"{self.path}: made by a newer hybrid (schema {version}, this one knows {SCHEMA_VERSION}); upgrade hybrid"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                with self.transaction():
+                    for statement in MIGRATIONS[target].split(";"):
+                        if statement.strip():
+                            self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA user_version={target}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreProblem(f"{self.path}: not a hybrid store or damaged ({exc})") from exc
+
+    def _check_identity(self) -> None:
+        meta = dict(self.conn.execute("SELECT name, value FROM meta").fetchall())
+        fp = fingerprint(self.key)
+        if not meta:
+            with self.transaction():
+                self.conn.executemany(
+                    "INSERT INTO meta (name, value) VALUES (?, ?)",
+                    [("process_id", self.process_id), ("key_fingerprint", fp), ("created_at", now_utc())],
+                )
+            return
+        if meta.get("process_id") != self.process_id:
+            raise StoreProblem(
+                f"{self.path} belongs to process {meta.get('process_id')!r}, not {self.process_id!r}"
+            )
+        if meta.get("key_fingerprint") != fp:
+            raise StoreProblem(
+                f"{self.path}: the key does not match this store (store key {meta.get('key_fingerprint')}, "
+                f"given key {fp}); use the process's own key file or HYBRID_SECRET"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- hashes ------------------------------------------------------------------
+    def code_hash(self, code: str) -> str:
+        return keyed_hash(self.key, "code", code)
+
+    def phone_hash(self, phone: str) -> str:
+        return keyed_hash(self.key, "phone", phone)
+
+    # -- layouts -----------------------------------------------------------------
+    def save_layout(self, layout: Layout) -> None:
+        self.conn.execute(
+            "INSERT INTO layouts (layout_hash, layout_id, language, large_print, body, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (layout_hash) DO NOTHING",
+            (layout.layout_hash, layout.layout_id, layout.language, int(layout.large_print), layout.to_json(), now_utc()),
+        )
+
+    def layouts(self) -> dict[str, Layout]:
+        rows = self.conn.execute("SELECT layout_hash, body FROM layouts").fetchall()
+        return {h: Layout.from_json(body) for h, body in rows}
+
+    # -- ballots -----------------------------------------------------------------
+    def next_serial(self) -> int:
+        """The first serial no run has used yet (serials continue across runs)."""
+        row = self.conn.execute(
+            "SELECT MAX(m) FROM (SELECT MAX(serial) AS m FROM ballots UNION ALL SELECT MAX(last_serial) FROM print_runs)"
+        ).fetchone()
+        return (row[0] or 0) + 1
+
+    def code_hash_exists(self, code_hash: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM ballots WHERE code_hash = ?", (code_hash,)).fetchone() is not None
+
+    def start_print_run(self, first_serial: int, last_serial: int, layout_hash: str, purpose: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO print_runs (created_at, first_serial, last_serial, layout_hash, purpose) VALUES (?, ?, ?, ?, ?)",
+            (now_utc(), first_serial, last_serial, layout_hash, purpose),
+        )
+        return int(cur.lastrowid)
+
+    def issue_ballots(self, run_id: int, layout_hash: str, ballots: list[tuple[int, str]]) -> list[int]:
+        """Insert (serial, code_hash) pairs; returns the serials whose code was already taken."""
+        taken: list[int] = []
+        at = now_utc()
+        for serial, code_hash in ballots:
+            cur = self.conn.execute(
+                "INSERT INTO ballots (serial, code_hash, layout_hash, run_id, created_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (serial, code_hash, layout_hash, run_id, at),
+            )
+            if cur.rowcount == 0:
+                taken.append(serial)
+        return taken
+
+    def ballot(self, serial: int) -> BallotRow | None:
+        row = self.conn.execute(
+            "SELECT serial, layout_hash, run_id, state, void_reason, replaced_by FROM ballots WHERE serial = ?", (serial,)
+        ).fetchone()
+        return BallotRow(*row) if row else None
+
+    def ballot_by_code_hash(self, code_hash: str) -> BallotRow | None:
+        row = self.conn.execute(
+            "SELECT serial, layout_hash, run_id, state, void_reason, replaced_by FROM ballots WHERE code_hash = ?",
+            (code_hash,),
+        ).fetchone()
+        return BallotRow(*row) if row else None
+
+    def void_ballot(self, serial: int, reason: str, replaced_by: int | None = None) -> None:
+        self.conn.execute(
+            "UPDATE ballots SET state = 'void', void_reason = ?, replaced_by = ? WHERE serial = ?",
+            (reason, replaced_by, serial),
+        )
+
+    def ballot_counts(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT state, COUNT(*) FROM ballots GROUP BY state").fetchall())
