@@ -116,9 +116,10 @@ class Store:
         if fs_type in NETWORK_FILESYSTEMS:
             raise StoreProblem(
                 f"{workspace} is on a network filesystem ({fs_type}); SQLite is not safe there. "
-                "Set HYBRID_DATABASE_URL=postgresql://… instead."
+                "Use PostgreSQL instead: set HYBRID_DATABASE_URL=postgresql://…"
             )
-        key = load_key(process_id, create=create)
+        # A new key only for a new store: an existing store can only use the key it was made with.
+        key = load_key(process_id, create=create and not path.exists())
         try:
             conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -128,8 +129,12 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreProblem(f"{path}: cannot open the store ({exc})") from exc
         store = cls(conn, key, process_id, path)
-        store._migrate()
-        store._check_identity()
+        try:
+            store._migrate()
+            store._check_identity()
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -227,7 +232,7 @@ class Store:
         for serial, code_hash in ballots:
             cur = self.conn.execute(
                 "INSERT INTO ballots (serial, code_hash, layout_hash, run_id, created_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT (code_hash) DO NOTHING",
                 (serial, code_hash, layout_hash, run_id, at),
             )
             if cur.rowcount == 0:

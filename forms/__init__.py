@@ -1,0 +1,1 @@
+"""Paper out: the ballot layout and its PDF rendering (reportlab)."""
