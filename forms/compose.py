@@ -139,6 +139,8 @@ class _PageBuilder:
     ops: list[Op] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
     comment: Rect | None = None
+    sms_slot: Slot | None = None
+    sms_numbers: str = ""
 
     def text(self, x: float, y: float, text: str, font: str = SANS, size: float = 9.0, **kw: object) -> None:
         self.ops.append(TextOp(x, y, text, font, size, **kw))  # type: ignore[arg-type]
@@ -183,9 +185,12 @@ class BallotComposer:
 
     # -- public --------------------------------------------------------------
     def compose(self) -> BallotPlan:
-        content = self._content_pages()
-        backs = 1 if len(content) % 2 else 2  # duplex: always an even page count
-        builders = content + [_PageBuilder("back", self.style, CONTINUATION_BODY_TOP) for _ in range(backs)]
+        builders = self._flow()
+        for builder in builders[1:]:
+            # A page with nothing to read (only the information text) is a back side.
+            builder.kind = "continuation" if (builder.boxes or builder.comment) else "back"
+        if len(builders) % 2:  # duplex: every ballot is whole sheets
+            builders.append(_PageBuilder("back", self.style, CONTINUATION_BODY_TOP))
         total = len(builders)
         pages: list[Page] = []
         for number, builder in enumerate(builders, start=1):
@@ -214,13 +219,12 @@ class BallotComposer:
             "pages": [p.model_dump(mode="json") for p in pages],
         }
         layout = Layout.model_validate({**body, "layout_hash": layout_hash_of(body)})
-        info_page = len(content) + 1  # the back of the last content page, so it is read with it
-        plans = [self._finish_page(page, builder, total, is_info_back=page.page == info_page)
-                 for page, builder in zip(layout.pages, builders)]
+        plans = [self._finish_page(page, builder, total) for page, builder in zip(layout.pages, builders)]
         return BallotPlan(layout=layout, pages=tuple(plans))
 
     # -- content ---------------------------------------------------------------
-    def _content_pages(self) -> list[_PageBuilder]:
+    def _flow(self) -> list[_PageBuilder]:
+        """Blocks onto pages, top to bottom, a new page whenever the next block does not fit."""
         s = self.style
         pages = [_PageBuilder("front", s, FRONT_BODY_TOP)]
         for block in self._blocks():
@@ -253,10 +257,43 @@ class BallotComposer:
             blocks.extend(rows[1:])
         if p.comment:
             blocks.append(_CommentBlock(self, p.text(p.comment, self.lang)))
+        blocks.append(_InfoBlock(self))
         return blocks
 
+    def draw_info(self, builder: _PageBuilder) -> None:
+        """Other ways to vote (with the voter's own code), return address, data protection."""
+        t, p, s = self.t, self.process, self.style
+        width = RIGHT - LEFT
+        sms, voice = p.channels.sms, p.channels.voice
+        if sms or voice:
+            builder.paragraph(LEFT, width, t["other_ways"], SANS_BOLD, s.heading)
+            builder.y += 2.0
+        if sms:
+            builder.paragraph(LEFT, width, t["sms_how"].format(number=sms.number), SANS, s.body)
+            builder.y += CODE_PT * 1.5 / PT_PER_MM
+            builder.sms_slot = Slot(LEFT + 6.0, builder.y - 1.0, CODE_PT)
+            builder.sms_numbers = " ".join(str(n) for n in _example_numbers(p))
+            builder.y += 3.0
+        if voice:
+            builder.paragraph(LEFT, width, t["voice_how"].format(number=voice.number), SANS, s.body)
+            builder.y += 2.0
+        if sms or voice:
+            builder.paragraph(LEFT, width, t["once_only"], SANS_BOLD, s.body)
+            builder.y += 6.0
+        paper = p.channels.paper
+        if paper is not None:
+            heading = (t["return_to"].format(date=format_date(paper.return_by, self.lang))
+                       if paper.return_by else t["return_to_nodate"])
+            builder.paragraph(LEFT, width, heading, SANS_BOLD, s.body)
+            builder.paragraph(LEFT, width, "\n".join(x.strip() for x in paper.return_address.split(",")), SANS, s.body)
+            builder.y += 6.0
+        controller = paper.return_address.split(",")[0].strip() if paper else p.text(p.title, self.lang)
+        privacy = t["privacy"].format(controller=controller, title=p.text(p.title, self.lang), days=p.retention_days)
+        builder.paragraph(LEFT, width, t["privacy_title"], SANS_BOLD, s.small + 1.0)
+        builder.paragraph(LEFT, width, privacy, SANS, s.small, grey=0.15)
+
     # -- page furniture --------------------------------------------------------
-    def _finish_page(self, page: Page, builder: _PageBuilder, total: int, is_info_back: bool) -> PagePlan:
+    def _finish_page(self, page: Page, builder: _PageBuilder, total: int) -> PagePlan:
         t, s = self.t, self.style
         ops: list[Op] = [RectOp(f.x, f.y, f.w, f.h, fill=0.0) for f in FIDUCIALS]
         ops.append(TextOp(LAYOUT_ID_TEXT.x, baseline_in(LAYOUT_ID_TEXT, SMALL_MONO_PT), self.layout_id,
@@ -264,10 +301,7 @@ class BallotComposer:
         self._header(ops, page)
         if builder.kind == "front":
             self._front_zone(ops)
-        sms_slot, sms_numbers = None, ""
-        if builder.kind == "back" and is_info_back:
-            sms_slot, sms_numbers = self._back_info(builder)
-        elif builder.kind == "back":
+        if builder.kind == "back" and not builder.ops:
             builder.text(PAGE_W / 2, 150.0, t["back_note"], SANS, s.body, align="centre", grey=0.4)
         ops.extend(builder.ops)
         footer = t["page_of"].format(n=page.page, total=total)
@@ -281,8 +315,8 @@ class BallotComposer:
             ops=tuple(ops),
             code=Slot(CODE_TEXT.x, baseline_in(CODE_TEXT, CODE_PT), CODE_PT) if page.code_text else None,
             serial=Slot(SERIAL_TEXT.x, baseline_in(SERIAL_TEXT, SMALL_MONO_PT), SMALL_MONO_PT, prefix=t["serial"] + " "),
-            sms_example=sms_slot,
-            sms_numbers=sms_numbers,
+            sms_example=builder.sms_slot,
+            sms_numbers=builder.sms_numbers,
             address=ADDRESS_WINDOW if (self.addressed and builder.kind == "front") else None,
         )
 
@@ -319,8 +353,8 @@ class BallotComposer:
                 ops.append(TextOp(ADDRESS_WINDOW.x, y, part.strip(), SANS, size))
                 y += size * 1.3 / PT_PER_MM - 0.6
         elif paper is not None:
-            sender = " · ".join(part.strip() for part in paper.return_address.split(","))
-            ops.append(TextOp(ADDRESS_WINDOW.x, ADDRESS_WINDOW.y + 15.0, sender, SANS, 6.5, grey=0.25))
+            sender, sender_pt = sender_line(paper.return_address, ADDRESS_WINDOW.w)
+            ops.append(TextOp(ADDRESS_WINDOW.x, ADDRESS_WINDOW.y + 15.0, sender, SANS, sender_pt, grey=0.25))
             ops.append(LineOp(ADDRESS_WINDOW.x, ADDRESS_WINDOW.y + 16.2, ADDRESS_WINDOW.x + ADDRESS_WINDOW.w,
                               ADDRESS_WINDOW.y + 16.2, 0.15))
         # How to mark, with a drawn valid cross and a drawn correction.
@@ -344,41 +378,18 @@ class BallotComposer:
                 ops.append(TextOp(z.x + example + 3.0, ty, line, SANS, size))
             y = max(ty, y + example) + 2.0
 
-    def _back_info(self, builder: _PageBuilder) -> tuple[Slot | None, str]:
-        """Other ways to vote (with the voter's own code), return address, data protection."""
-        t, p, s = self.t, self.process, self.style
-        width = RIGHT - LEFT
-        slot, numbers = None, ""
-        sms, voice = p.channels.sms, p.channels.voice
-        if sms or voice:
-            builder.paragraph(LEFT, width, t["other_ways"], SANS_BOLD, s.heading)
-            builder.y += 2.0
-        if sms:
-            builder.paragraph(LEFT, width, t["sms_how"].format(number=sms.number), SANS, s.body)
-            builder.y += CODE_PT * 1.5 / PT_PER_MM
-            slot = Slot(LEFT + 6.0, builder.y - 1.0, CODE_PT)
-            numbers = " ".join(str(n) for n in _example_numbers(p))
-            builder.y += 3.0
-        if voice:
-            builder.paragraph(LEFT, width, t["voice_how"].format(number=voice.number), SANS, s.body)
-            builder.y += 2.0
-        if sms or voice:
-            builder.paragraph(LEFT, width, t["once_only"], SANS_BOLD, s.body)
-            builder.y += 6.0
-        paper = p.channels.paper
-        if paper is not None:
-            heading = (t["return_to"].format(date=format_date(paper.return_by, self.lang))
-                       if paper.return_by else t["return_to_nodate"])
-            builder.paragraph(LEFT, width, heading, SANS_BOLD, s.body)
-            builder.paragraph(LEFT, width, "\n".join(x.strip() for x in paper.return_address.split(",")), SANS, s.body)
-            builder.y += 6.0
-        controller = paper.return_address.split(",")[0].strip() if paper else p.text(p.title, self.lang)
-        privacy = t["privacy"].format(controller=controller, title=p.text(p.title, self.lang), days=p.retention_days)
-        builder.paragraph(LEFT, width, t["privacy_title"], SANS_BOLD, s.small + 1.0)
-        builder.paragraph(LEFT, width, privacy, SANS, s.small, grey=0.15)
-        builder.y += 4.0
-        builder.paragraph(LEFT, width, t["back_note"], SANS, s.small, grey=0.4)
-        return slot, numbers
+def sender_line(return_address: str, width: float) -> tuple[str, float]:
+    """The one-line return address above the window (DIN 5008) and its size, fitted to
+    `width`: smaller type first, then middle parts dropped (name, street, town stay)."""
+    parts = [part.strip() for part in return_address.split(",") if part.strip()]
+    while True:
+        text = " · ".join(parts)
+        for size in (6.5, 6.0, 5.5):
+            if text_width_mm(text, SANS, size) <= width:
+                return text, size
+        if len(parts) <= 3:
+            return text, 5.5 * width / text_width_mm(text, SANS, 5.5)
+        del parts[-3]
 
 
 def _example_box(x: float, y: float, size: float, cancelled: bool) -> list[Op]:
@@ -498,3 +509,18 @@ class _CommentBlock(_Block):
         page.ops.append(RectOp(rect.x, rect.y, rect.w, rect.h, line=0.25))
         page.comment = rect
         page.y += self.box_h
+
+
+class _InfoBlock(_Block):
+    """The information part: SMS and phone with the voter's code, return address, privacy.
+    Measured by drawing it once on a scratch page."""
+
+    def __init__(self, composer: BallotComposer) -> None:
+        self.composer = composer
+        scratch = _PageBuilder("back", composer.style, 0.0)
+        composer.draw_info(scratch)
+        self.height = scratch.y + 6.0
+
+    def draw(self, page: _PageBuilder) -> None:
+        page.y += 6.0
+        self.composer.draw_info(page)

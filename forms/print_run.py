@@ -90,7 +90,10 @@ def _check_targets(base: Path, count: int) -> list[Path]:
         raise InvalidInput(f"{base}: the output name must end in .pdf")
     names = output_names(base, count)
     targets = names + [sidecar(base, "layout"), sidecar(base, "manifest")]
-    existing = [str(p) for p in targets if p.exists() or p.with_name(p.name + ".partial").exists()]
+    try:
+        existing = [str(p) for p in targets if p.exists() or p.with_name(p.name + ".partial").exists()]
+    except OSError as exc:  # e.g. a name too long for the filesystem
+        raise InvalidInput(f"{base}: cannot use this output name ({exc.strerror})") from None
     if existing:
         raise InvalidInput(f"{existing[0]}: already exists; hybrid never overwrites a print file. Choose another -o name")
     parent = base.parent

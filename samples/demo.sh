@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole job on the samples. Run through `make demo` (which sets up the venv first).
+set -euo pipefail
+OUT=demo-output
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# Demo keys live beside the demo workspaces, never inside them (a real key lives in ~/.config/hybrid).
+export XDG_CONFIG_HOME="$PWD/$OUT/keys"
+POLL="$OUT/mainufer"
+BUDGET="$OUT/buergerhaushalt"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. A poll: set up, check, print German, English large-print and addressed ballots"
+hybrid -C "$POLL" init --example poll
+hybrid -C "$POLL" check
+hybrid -C "$POLL" print --count 25 --lang de
+hybrid -C "$POLL" print --count 10 --lang en --large-print
+hybrid -C "$POLL" print --addresses samples/addresses.csv
+hybrid -C "$POLL" void 3 --reason undeliverable
+hybrid -C "$POLL" print --replace 4
+
+step "2. A participatory budget (two-page ballot)"
+hybrid -C "$BUDGET" init --example budget
+hybrid -C "$BUDGET" print --count 25
+
+step "3. A budget started from CONSUL's investment export"
+hybrid -C "$OUT/from-consul" init --from-consul samples/consul-budget-investments.csv \
+  --heading-amount 500000 --voting-style knapsack
+hybrid -C "$OUT/from-consul" check
+
+step "4. Previews of the printed ballots"
+python -m forms.preview "$POLL"/out/ballots-de-000001.pdf --pages 1-2 -o "$OUT/preview-poll-de.png"
+python -m forms.preview "$BUDGET"/out/ballots-de-000001.pdf --pages 1-3 -o "$OUT/preview-budget-de.png"
+
+step "5. The audit chain"
+hybrid -C "$POLL" audit verify
+hybrid -C "$BUDGET" audit verify
+
+printf '\nDone. Ballots are in %s/*/out/, previews in %s/preview-*.png\n' "$OUT" "$OUT"
