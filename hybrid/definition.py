@@ -15,6 +15,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 Text = dict[str, str]  # language code → text
 
+Where = tuple[str | int, ...]  # a path inside the model, e.g. ("options", 1, "id")
+
+
+class RuleError(ValueError):
+    """A broken rule, with `at`: the path (relative to the model that checks the rule)
+    of the field it is about, so `definition_file` can point at that line."""
+
+    def __init__(self, message: str, at: Where = ()) -> None:
+        super().__init__(message)
+        self.at = at
+
+
+def _first_duplicate(ids: list[str]) -> int | None:
+    """Index of the first id that repeats an earlier one."""
+    seen: set[str] = set()
+    for index, value in enumerate(ids):
+        if value in seen:
+            return index
+        seen.add(value)
+    return None
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,12 +56,13 @@ class Question(Model):
 
     @model_validator(mode="after")
     def _options(self) -> Question:
-        ids = [o.id for o in self.options]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate option id {dupes[0]!r}")
+        dupe = _first_duplicate([o.id for o in self.options])
+        if dupe is not None:
+            raise RuleError(f"duplicate option id {self.options[dupe].id!r}", at=("options", dupe, "id"))
         if self.max_choices > len(self.options):
-            raise ValueError(f"max_choices {self.max_choices} is more than the {len(self.options)} options")
+            raise RuleError(
+                f"max_choices {self.max_choices} is more than the {len(self.options)} options", at=("max_choices",)
+            )
         return self
 
 
@@ -64,17 +86,19 @@ class Budget(Model):
 
     @model_validator(mode="after")
     def _rules(self) -> Budget:
-        ids = [i.id for i in self.investments]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate investment id {dupes[0]!r}")
-        for inv in self.investments:
+        dupe = _first_duplicate([i.id for i in self.investments])
+        if dupe is not None:
+            raise RuleError(
+                f"duplicate investment id {self.investments[dupe].id!r}", at=("investments", dupe, "id")
+            )
+        for index, inv in enumerate(self.investments):
             if inv.price > self.heading.amount:
-                raise ValueError(
-                    f"investment {inv.id} costs {inv.price}, more than the heading amount {self.heading.amount}"
+                raise RuleError(
+                    f"investment {inv.id} costs {inv.price}, more than the heading amount {self.heading.amount}",
+                    at=("investments", index, "price"),
                 )
         if self.voting_style == "approval" and self.max_lines is None:
-            raise ValueError("voting_style approval needs max_lines")
+            raise RuleError("voting_style approval needs max_lines", at=("max_lines",))
         return self
 
 
@@ -129,11 +153,12 @@ class Process(Model):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
-        for lang in value:
+        for index, lang in enumerate(value):
             if not (2 <= len(lang) <= 3 and lang.isascii() and lang.isalpha() and lang.islower()):
-                raise ValueError(f"language {lang!r} is not a two-letter code like 'de'")
-        if len(set(value)) != len(value):
-            raise ValueError("a language is listed twice")
+                raise RuleError(f"language {lang!r} is not a two-letter code like 'de'", at=(index,))
+        dupe = _first_duplicate(value)
+        if dupe is not None:
+            raise RuleError(f"language {value[dupe]!r} is listed twice", at=(dupe,))
         return value
 
     @field_validator("opens", "closes")
@@ -146,47 +171,52 @@ class Process(Model):
     @model_validator(mode="after")
     def _rules(self) -> Process:
         if self.closes <= self.opens:
-            raise ValueError("closes must be after opens")
+            raise RuleError("closes must be after opens", at=("closes",))
         if self.kind == "poll":
             if not self.questions:
-                raise ValueError("a poll needs questions")
+                raise RuleError("a poll needs questions", at=("questions",))
             if self.budget is not None:
-                raise ValueError("a poll has no budget section")
+                raise RuleError("a poll has no budget section", at=("budget",))
             ids = [q.id for q in self.questions]
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
-            if dupes:
-                raise ValueError(f"duplicate question id {dupes[0]!r}")
+            dupe = _first_duplicate(ids)
+            if dupe is not None:
+                raise RuleError(f"duplicate question id {ids[dupe]!r}", at=("questions", dupe, "id"))
             if "budget" in ids:
-                raise ValueError("'budget' is reserved and cannot be a question id")
+                raise RuleError(
+                    "'budget' is reserved and cannot be a question id", at=("questions", ids.index("budget"), "id")
+                )
         else:
             if self.budget is None:
-                raise ValueError("a budget process needs a budget section")
+                raise RuleError("a budget process needs a budget section", at=("budget",))
             if self.questions:
-                raise ValueError("a budget process has no questions")
+                raise RuleError("a budget process has no questions", at=("questions",))
         if self.identity == "phone" and self.channels.paper is not None:
-            raise ValueError("identity phone cannot be used with the paper channel")
+            raise RuleError("identity phone cannot be used with the paper channel", at=("identity",))
         self._check_translations()
         return self
 
     def _check_translations(self) -> None:
-        def need(text: Text | None, where: str) -> None:
+        def need(text: Text | None, what: str, at: Where) -> None:
             if text is None:
                 return
             for lang in self.languages:
                 if not text.get(lang, "").strip():
-                    raise ValueError(f"{where} has no {lang!r} text")
+                    raise RuleError(f"{what} has no {lang!r} text", at=at)
 
-        need(self.title, "title")
-        need(self.comment, "comment")
-        for q in self.questions:
-            need(q.text, f"question {q.id}")
-            for o in q.options:
-                need(o.text, f"question {q.id} option {o.id}")
+        need(self.title, "title", ("title",))
+        need(self.comment, "comment", ("comment",))
+        for qi, q in enumerate(self.questions):
+            need(q.text, f"question {q.id}", ("questions", qi, "text"))
+            for oi, o in enumerate(q.options):
+                need(o.text, f"question {q.id} option {o.id}", ("questions", qi, "options", oi, "text"))
         # Investment titles come from CONSUL in one language; the first one is required.
         if self.budget is not None:
-            for inv in self.budget.investments:
+            for index, inv in enumerate(self.budget.investments):
                 if not inv.title.get(self.languages[0], "").strip():
-                    raise ValueError(f"investment {inv.id} has no {self.languages[0]!r} title")
+                    raise RuleError(
+                        f"investment {inv.id} has no {self.languages[0]!r} title",
+                        at=("budget", "investments", index, "title"),
+                    )
 
     def items(self) -> list[BallotItem]:
         """Every printed choice with its number, the same in every variant."""

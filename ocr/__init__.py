@@ -1,0 +1,1 @@
+"""Paper in: pages from PDFs and images, registration, QR, marks, Tesseract."""

@@ -1,0 +1,1 @@
+"""Phones in: SMS grammar, replies, Twilio webhook server, voice menu, backfill."""
