@@ -51,3 +51,12 @@ class Reason(str, Enum):
     RESCAN = "rescan"
     NO_CODE = "no_code"
     BLANK_BALLOT = "blank_ballot"
+
+
+class MarkState(str, Enum):
+    """How one printed box was read."""
+
+    EMPTY = "empty"
+    MARGINAL = "marginal"  # between the two thresholds: a person decides
+    MARKED = "marked"
+    CANCELLED = "cancelled"  # filled almost solid: a correction, never a vote

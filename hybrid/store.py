@@ -19,7 +19,7 @@ from hybrid.layout import Layout
 from hybrid.secret_key import fingerprint, keyed_hash, load_key
 
 STORE_FILE = "hybrid.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs", "lustre"}
 
 MIGRATIONS: dict[int, str] = {
@@ -59,6 +59,61 @@ MIGRATIONS: dict[int, str] = {
         prev TEXT NOT NULL,
         mac TEXT NOT NULL
     );
+    """,
+    2: """
+    CREATE TABLE batches (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        received TEXT NOT NULL,
+        envelopes INTEGER
+    );
+    CREATE TABLE inputs (
+        sha256 TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        batch TEXT NOT NULL REFERENCES batches(name),
+        archived TEXT,
+        pages INTEGER,
+        complete INTEGER NOT NULL DEFAULT 0,
+        problem TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE records (
+        record_id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL CHECK (channel IN ('paper', 'sms', 'voice')),
+        code_hash TEXT,
+        serial INTEGER,
+        source TEXT NOT NULL,
+        received_at TEXT,
+        status TEXT NOT NULL,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        choices TEXT NOT NULL DEFAULT '{}',
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX records_one_paper_record_per_code ON records (code_hash) WHERE channel = 'paper';
+    CREATE INDEX records_by_code ON records (code_hash);
+    CREATE TABLE pages (
+        source TEXT PRIMARY KEY,
+        input_sha256 TEXT NOT NULL,
+        page_no INTEGER NOT NULL,
+        batch TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        code_hash TEXT,
+        serial INTEGER,
+        ballot_page INTEGER,
+        layout_hash TEXT,
+        record_id INTEGER REFERENCES records(record_id),
+        mark_signature TEXT,
+        reading TEXT,
+        review_crop TEXT,
+        comment_crop TEXT,
+        message TEXT,
+        received TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX pages_by_code ON pages (code_hash, ballot_page);
+    CREATE INDEX pages_by_batch ON pages (batch);
     """,
 }
 

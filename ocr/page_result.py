@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from hybrid.qr_payload import QrPayload
-from hybrid.states import Reason
+from hybrid.states import MarkState, Reason  # noqa: F401 - MarkState is part of this contract
 
 
 class PageKind(str, Enum):
@@ -20,13 +20,6 @@ class PageKind(str, Enum):
     BLANK = "blank"  # (nearly) no ink at all: an empty sheet side, a separator
     FOREIGN = "foreign"  # ink but no fiducials/QR of ours: not a ballot, or another process
     UNREADABLE = "unreadable"  # looks like our ballot but no code could be read
-
-
-class MarkState(str, Enum):
-    EMPTY = "empty"
-    MARGINAL = "marginal"  # between the thresholds: a person decides
-    MARKED = "marked"
-    CANCELLED = "cancelled"  # filled almost solid: a correction, never a vote
 
 
 @dataclass(frozen=True)

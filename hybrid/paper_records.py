@@ -1,0 +1,190 @@
+"""From one scanned page to the store: its PageState, and its ballot's record.
+
+`ingest_page` runs inside the caller's transaction (one per page). It is idempotent
+(a page already stored is returned as it was), so a batch killed half-way resumes
+without double counting. A ballot's record is re-evaluated by the rules module
+whenever one of its pages arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from hybrid import audit, rules
+from hybrid.definition import Process
+from hybrid.layout import Layout
+from hybrid.states import MarkState, PageState, Reason, RecordState
+from hybrid.store import Store, now_utc
+
+
+@dataclass(frozen=True)
+class BoxScore:
+    question: str
+    option: str
+    number: int
+    state: MarkState
+    fill: float
+    ring_ink: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScannedPage:
+    """A page as read, in hub terms (the reader's PageResult, translated by the batch)."""
+
+    source: str  # scan:<sha256>#p<n>
+    input_sha256: str
+    page_no: int
+    batch: str
+    received: date
+    kind: str  # ballot | back | blank | foreign | unreadable
+    process_id: str | None = None
+    layout_hash: str | None = None
+    ballot_page: int | None = None
+    serial: int | None = None
+    code: str | None = None  # in memory only; stored as its HMAC
+    code_from_ocr: bool = False
+    boxes: tuple[BoxScore, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    mark_signature: str = ""
+    reading_json: str = "{}"  # geometry, scores, comment suggestion: what a reviewer needs
+    review_crop: str | None = None
+    comment_crop: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    source: str
+    state: PageState
+    reasons: tuple[Reason, ...]
+    record_id: int | None = None
+    record_state: RecordState | None = None
+    serial: int | None = None
+    already_stored: bool = False
+
+
+def _classify(store: Store, process: Process, layouts: dict[str, Layout], page: ScannedPage
+              ) -> tuple[PageState, tuple[Reason, ...], str | None]:
+    """The page's state before its ballot is judged; also the code's hash when known."""
+    simple = {
+        "blank": (PageState.SKIPPED, (Reason.BLANK_PAGE,)),
+        "back": (PageState.SKIPPED, (Reason.BACK_SIDE,)),
+        "foreign": (PageState.REJECTED, (Reason.NOT_A_BALLOT,)),
+        "unreadable": (PageState.UNREADABLE, (Reason.NO_CODE,)),
+    }
+    if page.kind in simple:
+        state, reasons = simple[page.kind]
+        return state, reasons, None
+    if page.process_id != process.id:
+        test = page.process_id is not None and page.process_id.endswith("-test") and not process.is_test
+        return PageState.REJECTED, (Reason.TEST_BALLOT if test else Reason.OTHER_PROCESS,), None
+    if page.layout_hash not in layouts or page.code is None:
+        return PageState.REJECTED, (Reason.OTHER_PROCESS,), None
+    code_hash = store.code_hash(page.code)
+    ballot = store.ballot_by_code_hash(code_hash)
+    if ballot is None or (ballot.serial != page.serial and not page.code_from_ocr):
+        return PageState.REJECTED, (Reason.UNKNOWN_CODE,), code_hash
+    if ballot.state == "void":
+        return PageState.REJECTED, (Reason.VOID_CODE,), code_hash
+    same_page = store.conn.execute(
+        "SELECT mark_signature FROM pages WHERE code_hash = ? AND ballot_page = ? AND state = ?",
+        (code_hash, page.ballot_page, PageState.IDENTIFIED.value),
+    ).fetchall()
+    if any(sig == page.mark_signature for (sig,) in same_page):
+        return PageState.DUPLICATE, (Reason.RESCAN,), code_hash
+    return PageState.IDENTIFIED, tuple(page.reasons), code_hash
+
+
+def _reading_of(page: ScannedPage) -> str:
+    body = json.loads(page.reading_json or "{}")
+    body["boxes"] = [
+        {"question": b.question, "option": b.option, "number": b.number, "state": b.state.value,
+         "fill": round(b.fill, 4), "ring_ink": round(b.ring_ink, 4)}
+        for b in page.boxes
+    ]
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page: ScannedPage) -> PageOutcome:
+    """Store one page and re-judge its ballot; call inside `store.transaction()`."""
+    existing = store.conn.execute(
+        "SELECT state, reasons, record_id, serial FROM pages WHERE source = ?", (page.source,)
+    ).fetchone()
+    if existing:
+        return PageOutcome(page.source, PageState(existing[0]), tuple(Reason(r) for r in json.loads(existing[1])),
+                           existing[2], None, existing[3], already_stored=True)
+    state, reasons, code_hash = _classify(store, process, layouts, page)
+    serial = store.ballot_by_code_hash(code_hash).serial if (code_hash and state is not PageState.REJECTED) else None
+    store.conn.execute(
+        "INSERT INTO pages (source, input_sha256, page_no, batch, state, reasons, code_hash, serial, ballot_page, "
+        "layout_hash, mark_signature, reading, review_crop, comment_crop, message, received, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (page.source, page.input_sha256, page.page_no, page.batch, state.value,
+         json.dumps([r.value for r in reasons]), code_hash if state is not PageState.REJECTED else None, serial,
+         page.ballot_page, page.layout_hash, page.mark_signature, _reading_of(page), page.review_crop,
+         page.comment_crop, page.message, page.received.isoformat(), now_utc()),
+    )
+    audit.append(store, "scan_page", {"source": page.source, "state": state.value,
+                                      "reasons": [r.value for r in reasons], "serial": serial})
+    record_id = record_state = None
+    if state is PageState.IDENTIFIED and code_hash is not None:
+        record_id, record_state = rejudge_ballot(store, process, layouts[page.layout_hash], code_hash)
+    return PageOutcome(page.source, state, reasons, record_id, record_state, serial)
+
+
+def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: str) -> tuple[int, RecordState]:
+    """Re-evaluate the paper record of one code from all its identified pages."""
+    rows = store.conn.execute(
+        "SELECT source, ballot_page, reasons, reading, received, serial FROM pages "
+        "WHERE code_hash = ? AND state = ? ORDER BY created_at, source",
+        (code_hash, PageState.IDENTIFIED.value),
+    ).fetchall()
+    first_per_page: dict[int, tuple] = {}
+    photocopy = False
+    page_reasons: set[Reason] = set()
+    for row in rows:
+        if row[1] in first_per_page:
+            photocopy = True
+            continue
+        first_per_page[row[1]] = row
+        page_reasons |= {Reason(r) for r in json.loads(row[2])}
+    boxes = tuple(
+        rules.MarkedBox(b["question"], b["option"], MarkState(b["state"]))
+        for row in first_per_page.values() for b in json.loads(row[3]).get("boxes", [])
+    )
+    content = frozenset(p.page for p in layout.pages if p.kind != "back")
+    received = min(date.fromisoformat(row[4]) for row in rows)
+    ballot = rules.PaperBallot(
+        pages_expected=len(content), pages_present=frozenset(first_per_page), content_pages=content,
+        boxes=boxes, page_reasons=frozenset(page_reasons), photocopy=photocopy, received=received,
+    )
+    decision = rules.decide_paper(process, ballot)
+    first_source, serial = rows[0][0], rows[0][5]
+    reasons = json.dumps([r.value for r in decision.reasons])
+    choices = json.dumps({q: list(opts) for q, opts in decision.choices.items()}, sort_keys=True)
+    now = now_utc()
+    found = store.conn.execute(
+        "SELECT record_id, status, reasons FROM records WHERE channel = 'paper' AND code_hash = ?", (code_hash,)
+    ).fetchone()
+    if found is None:
+        cur = store.conn.execute(
+            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, updated_at) "
+            "VALUES ('paper', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (code_hash, serial, first_source, received.isoformat(), decision.state.value, reasons, choices, now),
+        )
+        record_id = int(cur.lastrowid)
+    else:
+        record_id = found[0]
+        store.conn.execute(
+            "UPDATE records SET status = ?, reasons = ?, choices = ?, received_at = ?, updated_at = ? WHERE record_id = ?",
+            (decision.state.value, reasons, choices, received.isoformat(), now, record_id),
+        )
+    store.conn.execute("UPDATE pages SET record_id = ? WHERE code_hash = ? AND state = ?",
+                       (record_id, code_hash, PageState.IDENTIFIED.value))
+    if found is None or found[1] != decision.state.value or found[2] != reasons:
+        audit.append(store, "decision", {"record_id": record_id, "channel": "paper", "serial": serial,
+                                         "status": decision.state.value,
+                                         "reasons": [r.value for r in decision.reasons]})
+    return record_id, decision.state
