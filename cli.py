@@ -228,6 +228,110 @@ def void(
         console.print(f"Already void: {', '.join(map(str, report.already_void))}")
 
 
+# -- scan / simulate -------------------------------------------------------------
+
+
+def _parse_day(text: str | None, option: str):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{option} {text}: use a date like 2027-03-14") from None
+
+
+@app.command()
+def scan(
+    inputs: list[Path] = typer.Argument(..., help="Scanner PDFs, TIFF, PNG, JPEG, phone photos, or folders."),
+    batch: Optional[str] = typer.Option(None, "--batch", help="A name for this tray (default: date and time)."),
+    received: Optional[str] = typer.Option(None, "--received", help="Postal arrival date, e.g. 2027-03-14."),
+    envelopes: Optional[int] = typer.Option(None, "--envelopes", help="Envelopes opened, to reconcile with sheets."),
+) -> None:
+    """Read returned ballots into the store. / Rücklauf einlesen.
+
+    Examples:  hybrid scan tray-07.pdf --received 2027-03-14 --envelopes 212
+               hybrid scan scans/2027-03-15/ --batch tray-08
+    Re-running a batch is a no-op; an interrupted batch resumes where it stopped.
+    """
+    from ocr.batch import run_scan
+    from ocr.tesseract_check import require_tesseract
+
+    ws = workspace()
+    process = ws.process
+    day = _parse_day(received, "--received")
+    missing = [str(p) for p in inputs if not p.exists()]
+    if missing:
+        raise InvalidInput(f"{missing[0]}: no such file or folder")
+    require_tesseract()
+    store = ws.open_store()
+    with _progress() as progress:
+        task = progress.add_task("Reading pages", total=None)
+        report = run_scan(ws, store, process, list(inputs), batch=batch, received=day, envelopes=envelopes,
+                          progress=lambda done, total: progress.update(task, completed=done, total=total))
+    _print_scan_report(report)
+    if report.needs_person:
+        raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+def _print_scan_report(report) -> None:
+    from hybrid.states import PageState, RecordState
+
+    pages = Table(title=f"Batch {report.batch} (received {report.received.isoformat()}): pages")
+    pages.add_column("Page state")
+    pages.add_column("Pages", justify="right")
+    for state in PageState:
+        pages.add_row(state.value, str(report.pages.get(state, 0)))
+    pages.add_row("[bold]pages in[/]", f"[bold]{report.pages_in}[/]")
+    console.print(pages)
+    records = Table(title="Ballots touched by this batch")
+    records.add_column("Record state")
+    records.add_column("Ballots", justify="right")
+    for state in RecordState:
+        if report.records.get(state):
+            records.add_row(state.value, str(report.records[state]))
+    console.print(records)
+    reasons = {**{f"page: {r.value}": n for r, n in report.page_reasons.items()},
+               **{f"ballot: {r.value}": n for r, n in report.record_reasons.items()}}
+    if reasons:
+        console.print("Reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
+    if report.resumed_pages:
+        console.print(f"{report.resumed_pages} page(s) were already in the store and were not read again.")
+    if report.envelopes is not None:
+        verdict = "[green]matches[/]" if report.envelopes == report.ballots_found else "[red]differs — check the tray[/]"
+        console.print(f"Envelopes opened: {report.envelopes}; ballots found: {report.ballots_found} — {verdict}")
+    for problem in report.problems:
+        errors.print(f"[yellow]problem:[/] {problem}", highlight=False)
+    if report.needs_person:
+        console.print("Some ballots or pages need a person: see `hybrid review list`.")
+
+
+@app.command()
+def simulate(
+    count: int = typer.Option(..., "--count", "-n", help="How many ballots to fill."),
+    degrade: str = typer.Option("moderate", "--degrade", help="light | moderate | heavy | photo"),
+    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same deck."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for the test deck (created; must be empty)."),
+) -> None:
+    """Make a test deck: print, fill like people do, scan-like damage, plus the truth. / Testsatz erzeugen.
+
+    Works in its own throwaway workspace whose process id ends in -test, so a live
+    workspace rejects its ballots.  Example:  hybrid simulate --count 200 --degrade moderate -o deck/
+    """
+    from ocr.simulate_deck import simulate_deck
+
+    if count < 1:
+        raise InvalidInput("--count must be at least 1")
+    if degrade not in ("light", "moderate", "heavy", "photo"):
+        raise InvalidInput(f"--degrade {degrade}: use light, moderate, heavy or photo")
+    if output.exists() and any(output.iterdir()):
+        raise InvalidInput(f"{output}: folder is not empty; simulate writes a fresh deck")
+    ws = workspace()
+    summary = simulate_deck(ws.process, output, count=count, degrade=degrade, seed=seed)
+    console.print(summary.describe() if hasattr(summary, "describe") else str(summary))
+
+
 # -- audit ---------------------------------------------------------------------
 
 
@@ -295,12 +399,23 @@ def main(argv: list[str] | None = None) -> int:
         errors.print("aborted")
         return ExitCode.INVALID_INPUT
     except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, _click_exceptions()):
             exc.show()
             return ExitCode.INVALID_INPUT
         raise
+
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """click's usage-error base class: from click, and from the copy newer Typer vendors as typer._click."""
+    import importlib
+
+    found: list[type[Exception]] = []
+    for module in ("click", "typer._click"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(found)
 
 
 if __name__ == "__main__":

@@ -235,7 +235,7 @@ class BallotComposer:
 
     def _blocks(self) -> list[_Block]:
         p, t, s = self.process, self.t, self.style
-        blocks: list[_Block] = []
+        blocks: list[_Block] = [_Instructions(self)] if self.large_print else []
         items = p.items()
         if p.kind == "poll":
             for q in p.questions:
@@ -357,6 +357,8 @@ class BallotComposer:
             ops.append(TextOp(ADDRESS_WINDOW.x, ADDRESS_WINDOW.y + 15.0, sender, SANS, sender_pt, grey=0.25))
             ops.append(LineOp(ADDRESS_WINDOW.x, ADDRESS_WINDOW.y + 16.2, ADDRESS_WINDOW.x + ADDRESS_WINDOW.w,
                               ADDRESS_WINDOW.y + 16.2, 0.15))
+        if self.large_print:
+            return  # large print: the instructions open the body, in large type (_Instructions)
         # How to mark, with a drawn valid cross and a drawn correction.
         z = INFO_ZONE
         example = 6.0
@@ -524,3 +526,27 @@ class _InfoBlock(_Block):
     def draw(self, page: _PageBuilder) -> None:
         page.y += 6.0
         self.composer.draw_info(page)
+
+
+class _Instructions(_Block):
+    """How to mark, full width in the body: used for large print, where the side box is too small."""
+
+    def __init__(self, composer: BallotComposer) -> None:
+        self.t, self.style = composer.t, composer.style
+        scratch = _PageBuilder("front", composer.style, 0.0)
+        self.draw(scratch)
+        self.height = scratch.y
+
+    def draw(self, page: _PageBuilder) -> None:
+        t, s = self.t, self.style
+        width = RIGHT - LEFT
+        page.paragraph(LEFT, width, t["how_to"], SANS_BOLD, s.heading)
+        page.paragraph(LEFT, width, t["mark_rule"], SANS, s.body)
+        page.y += 2.0
+        for text, cancelled in ((t["example_valid"], False), (t["example_cancel"], True)):
+            top = page.y
+            page.ops.extend(_example_box(LEFT + 2.0, top, s.box, cancelled))
+            page.y = top + (s.box - s.body * s.leading / PT_PER_MM) / 2
+            page.paragraph(LEFT + s.box + 6.0, width - s.box - 6.0, text, SANS, s.body)
+            page.y = max(page.y, top + s.box) + 2.5
+        page.y += 2.0

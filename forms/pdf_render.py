@@ -10,12 +10,12 @@ from reportlab import rl_config
 from reportlab.pdfgen.canvas import Canvas
 
 from forms.compose import PAGE_H, PAGE_W, BallotPlan, LineOp, Op, PagePlan, RectOp, Slot, TextOp
-from forms.fonts import MONO_BOLD, PT_PER_MM, SANS, register_fonts
+from forms.fonts import PT_PER_MM, SANS, register_fonts, text_width_mm
 from forms.qr_draw import dark_runs, qr_matrix
 from hybrid.codes import format_code
 from hybrid.qr_payload import QrPayload, encode
 
-ADDRESS_PT = 10.0
+ADDRESS_PT, ADDRESS_MIN_PT = 10.0, 8.0
 rl_config.useA85 = 0  # binary streams: smaller files, and reportlab's ASCII85 is pure Python
 
 
@@ -84,13 +84,22 @@ class BallotPdf:
             if page.sms_example is not None:
                 self._text(page.sms_example, f"{format_code(code)} {page.sms_numbers}".strip())
             if page.address is not None and address:
-                c.setFillGray(0)
-                c.setFont(SANS, ADDRESS_PT)
-                y = page.address.y + 22.0
-                for line in address[:6]:
-                    c.drawString(_pt(page.address.x), _y(y), line)
-                    y += ADDRESS_PT * 1.25 / PT_PER_MM
+                self._address(page, address)
             c.showPage()
+
+    def _address(self, page: PagePlan, address: list[str]) -> None:
+        """The recipient block in the window; long lines get smaller type so they stay inside it."""
+        c, window = self.canvas, page.address
+        widest = max(text_width_mm(line, SANS, ADDRESS_PT) for line in address[:6])
+        size = max(ADDRESS_MIN_PT, min(ADDRESS_PT, ADDRESS_PT * window.w / widest))
+        c.setFillGray(0)
+        c.setFont(SANS, size)
+        y = window.y + 22.0
+        for line in address[:6]:
+            while text_width_mm(line, SANS, size) > window.w and len(line) > 1:
+                line = line[:-1]  # a line too long even at the smallest size is cut, never printed outside
+            c.drawString(_pt(window.x), _y(y), line)
+            y += size * 1.25 / PT_PER_MM
 
     def _text(self, slot: Slot, text: str) -> None:
         self.canvas.setFillGray(0)

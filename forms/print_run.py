@@ -200,6 +200,9 @@ def run_print(
             os.replace(partial, final)
             result.files.append(PrintedFile(final, len(job.ballots), job.ballots[0][0], job.ballots[-1][0], pages, sha))
             progress(len(job.ballots))
+    except OSError as exc:
+        raise InvalidInput(f"{exc.filename or base.parent}: cannot write the print file ({exc.strerror}); "
+                           f"serials {first}–{last} stay reserved and unused") from None
     finally:
         for job in jobs:
             job.partial.unlink(missing_ok=True)

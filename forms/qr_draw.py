@@ -11,7 +11,8 @@ import zxingcpp
 
 def qr_matrix(text: str) -> np.ndarray:
     """True where a module is dark; no quiet zone. Error correction M."""
-    symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, options="ecLevel=M")
+    # The keyword, not options="ecLevel=M": zxing-cpp 3.1 ignores that string and encodes level L.
+    symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     return np.asarray(symbol.to_image(scale=1, add_quiet_zones=False)) < 128
 
 

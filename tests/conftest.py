@@ -12,3 +12,41 @@ def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     monkeypatch.delenv("HYBRID_SECRET", raising=False)
     return config
+
+
+# -- the `hybrid` command, run in-process ------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """`run_cli(*args)` runs `hybrid args…` through `cli.main` and returns its exit code,
+    stdout and stderr. Rich prints unwrapped (messages stay on one line); no output may
+    hold a traceback."""
+    import cli
+
+    monkeypatch.setattr(cli.console, "_width", 10_000)
+    monkeypatch.setattr(cli.errors, "_width", 10_000)
+    monkeypatch.setattr(cli, "_workspace_dir", Path("."))
+
+    def run(*args: object) -> CliResult:
+        capsys.readouterr()
+        code = cli.main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err, out + err
+        return CliResult(int(code), out, err)
+
+    return run
