@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     except HybridError as exc:
         errors.print(f"[red]error:[/] {exc.message}", highlight=False)
         return exc.exit_code
-    except sqlite3.OperationalError as exc:
+    except sqlite3.Error as exc:
         errors.print(f"[red]error:[/] store problem: {exc}", highlight=False)
         return ExitCode.STORE_OR_KEY
     except typer.Exit as exc:
@@ -398,10 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         errors.print("aborted")
         return ExitCode.INVALID_INPUT
-    except Exception as exc:  # click's usage errors
+    except Exception as exc:  # click's usage errors, PostgreSQL errors
         if isinstance(exc, _click_exceptions()):
             exc.show()
             return ExitCode.INVALID_INPUT
+        if type(exc).__module__.startswith("psycopg"):
+            errors.print(f"[red]error:[/] store problem (PostgreSQL): {exc}", highlight=False)
+            return ExitCode.STORE_OR_KEY
         raise
 
 

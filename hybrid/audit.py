@@ -48,6 +48,7 @@ def _mac(key: bytes, seq: int, at: str, kind: str, body: str, prev: str) -> str:
 
 def append(store: Store, kind: str, body: dict[str, Any]) -> str:
     """Add an entry inside the caller's open transaction; returns the new head."""
+    store.conn.lock("audit")  # one sequence: concurrent writers take turns
     last = store.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = now_utc()

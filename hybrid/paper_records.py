@@ -169,12 +169,12 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
         "SELECT record_id, status, reasons FROM records WHERE channel = 'paper' AND code_hash = ?", (code_hash,)
     ).fetchone()
     if found is None:
-        cur = store.conn.execute(
+        record_id = store.conn.insert(
             "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, updated_at) "
             "VALUES ('paper', ?, ?, ?, ?, ?, ?, ?, ?)",
             (code_hash, serial, first_source, received.isoformat(), decision.state.value, reasons, choices, now),
+            returning="record_id",
         )
-        record_id = int(cur.lastrowid)
     else:
         record_id = found[0]
         store.conn.execute(

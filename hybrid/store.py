@@ -7,13 +7,14 @@ caller opens one per page, message or printed file, never per batch.
 
 from __future__ import annotations
 
-import sqlite3
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from hybrid.database import Database, PostgresDatabase, SqliteDatabase
 from hybrid.errors import StoreProblem
 from hybrid.layout import Layout
 from hybrid.secret_key import fingerprint, keyed_hash, load_key
@@ -34,7 +35,7 @@ MIGRATIONS: dict[int, str] = {
         created_at TEXT NOT NULL
     );
     CREATE TABLE print_runs (
-        run_id INTEGER PRIMARY KEY,
+        run_id {id},
         created_at TEXT NOT NULL,
         first_serial INTEGER NOT NULL,
         last_serial INTEGER NOT NULL,
@@ -79,7 +80,7 @@ MIGRATIONS: dict[int, str] = {
         created_at TEXT NOT NULL
     );
     CREATE TABLE records (
-        record_id INTEGER PRIMARY KEY,
+        record_id {id},
         channel TEXT NOT NULL CHECK (channel IN ('paper', 'sms', 'voice')),
         code_hash TEXT,
         serial INTEGER,
@@ -154,61 +155,75 @@ class BallotRow:
 class Store:
     """One open store for one process, holding its key."""
 
-    def __init__(self, conn: sqlite3.Connection, key: bytes, process_id: str, path: Path) -> None:
+    def __init__(self, conn: Database, key: bytes, process_id: str, path: Path | str) -> None:
         self.conn = conn
         self.key = key
         self.process_id = process_id
-        self.path = path
+        self.path = path  # the SQLite file, or the PostgreSQL URL without its password
 
     # -- opening -----------------------------------------------------------------
     @classmethod
     def open(cls, workspace: Path, process_id: str, *, create: bool = False) -> Store:
-        """Open (or with `create`, make) the store of `workspace`, checking the key."""
-        path = workspace / STORE_FILE
-        if not path.exists() and not create:
-            raise StoreProblem(f"{path}: no store here; run `hybrid init` or `hybrid print` first")
-        fs_type = filesystem_type(workspace)
-        if fs_type in NETWORK_FILESYSTEMS:
-            raise StoreProblem(
-                f"{workspace} is on a network filesystem ({fs_type}); SQLite is not safe there. "
-                "Use PostgreSQL instead: set HYBRID_DATABASE_URL=postgresql://…"
-            )
-        # A new key only for a new store: an existing store can only use the key it was made with.
-        key = load_key(process_id, create=create and not path.exists())
+        """Open (or with `create`, make) the store of `workspace`, checking the key.
+
+        HYBRID_DATABASE_URL=postgresql://… selects PostgreSQL instead of `workspace/hybrid.db`.
+        """
+        url = os.environ.get("HYBRID_DATABASE_URL")
+        if url:
+            db: Database = PostgresDatabase(url)
+            where: Path | str = url.split("@")[-1]
+            exists = db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
+        else:
+            where = workspace / STORE_FILE
+            exists = where.exists()
+            fs_type = filesystem_type(workspace)
+            if fs_type in NETWORK_FILESYSTEMS:
+                raise StoreProblem(
+                    f"{workspace} is on a network filesystem ({fs_type}); SQLite is not safe there. "
+                    "Use PostgreSQL instead: set HYBRID_DATABASE_URL=postgresql://…"
+                )
+            if not exists and not create:
+                raise StoreProblem(f"{where}: no store here; run `hybrid init` or `hybrid print` first")
+            db = SqliteDatabase(where)
+        if not exists and not create:
+            db.close()
+            raise StoreProblem(f"{where}: no hybrid store in this database; run `hybrid init` first")
         try:
-            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.DatabaseError as exc:
-            raise StoreProblem(f"{path}: cannot open the store ({exc})") from exc
-        store = cls(conn, key, process_id, path)
-        try:
+            # A key is made only with a new store: an existing store needs its own key back.
+            key = load_key(process_id, create=create and not exists)
+            store = cls(db, key, process_id, where)
             store._migrate()
             store._check_identity()
         except BaseException:
-            conn.close()
+            db.close()
             raise
         return store
 
     def close(self) -> None:
         self.conn.close()
 
+    def _schema_version(self) -> int:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return row[0] or 0
+
     def _migrate(self) -> None:
         try:
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            version = self._schema_version()
             if version > SCHEMA_VERSION:
                 raise StoreProblem(
                     f"{self.path}: made by a newer hybrid (schema {version}, this one knows {SCHEMA_VERSION}); upgrade hybrid"
                 )
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 with self.transaction():
-                    for statement in MIGRATIONS[target].split(";"):
-                        if statement.strip():
-                            self.conn.execute(statement)
-                    self.conn.execute(f"PRAGMA user_version={target}")
-        except sqlite3.DatabaseError as exc:
+                    self.conn.lock("migrate")
+                    if self._schema_version() >= target:
+                        continue  # another process migrated meanwhile
+                    self.conn.executescript(MIGRATIONS[target])
+                    self.conn.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
+        except StoreProblem:
+            raise
+        except Exception as exc:  # sqlite3.DatabaseError, psycopg.Error
             raise StoreProblem(f"{self.path}: not a hybrid store or damaged ({exc})") from exc
 
     def _check_identity(self) -> None:
@@ -217,10 +232,10 @@ class Store:
         if not meta:
             with self.transaction():
                 self.conn.executemany(
-                    "INSERT INTO meta (name, value) VALUES (?, ?)",
+                    "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
                     [("process_id", self.process_id), ("key_fingerprint", fp), ("created_at", now_utc())],
                 )
-            return
+            meta = dict(self.conn.execute("SELECT name, value FROM meta").fetchall())
         if meta.get("process_id") != self.process_id:
             raise StoreProblem(
                 f"{self.path} belongs to process {meta.get('process_id')!r}, not {self.process_id!r}"
@@ -232,16 +247,10 @@ class Store:
             )
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Database]:
         """One short write transaction; rolled back on any error."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.conn.transaction():
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
 
     # -- hashes ------------------------------------------------------------------
     def code_hash(self, code: str) -> str:
@@ -274,11 +283,10 @@ class Store:
         return self.conn.execute("SELECT 1 FROM ballots WHERE code_hash = ?", (code_hash,)).fetchone() is not None
 
     def start_print_run(self, first_serial: int, last_serial: int, layout_hash: str, purpose: str) -> int:
-        cur = self.conn.execute(
+        return self.conn.insert(
             "INSERT INTO print_runs (created_at, first_serial, last_serial, layout_hash, purpose) VALUES (?, ?, ?, ?, ?)",
-            (now_utc(), first_serial, last_serial, layout_hash, purpose),
+            (now_utc(), first_serial, last_serial, layout_hash, purpose), returning="run_id",
         )
-        return int(cur.lastrowid)
 
     def issue_ballots(self, run_id: int, layout_hash: str, ballots: list[tuple[int, str]]) -> list[int]:
         """Insert (serial, code_hash) pairs; returns the serials whose code was already taken."""
