@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils
+DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils postgresql
 
 .PHONY: setup system-packages demo test benchmark clean
 

@@ -160,6 +160,7 @@ def run_print(
     names = _check_targets(base, request.count)
 
     with store.transaction():
+        store.conn.lock("serials")  # two print runs at once never share serials
         first = store.next_serial()
         last = first + request.count - 1
         store.save_layout(layout)

@@ -275,7 +275,7 @@ class Store:
     def next_serial(self) -> int:
         """The first serial no run has used yet (serials continue across runs)."""
         row = self.conn.execute(
-            "SELECT MAX(m) FROM (SELECT MAX(serial) AS m FROM ballots UNION ALL SELECT MAX(last_serial) FROM print_runs)"
+            "SELECT MAX(m) FROM (SELECT MAX(serial) AS m FROM ballots UNION ALL SELECT MAX(last_serial) FROM print_runs) AS used"
         ).fetchone()
         return (row[0] or 0) + 1
 

@@ -10,6 +10,7 @@ def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     """An empty $XDG_CONFIG_HOME per test, so no test reads or writes ~/.config."""
     config = tmp_path_factory.mktemp("xdg-config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.delenv("HYBRID_DATABASE_URL", raising=False)
     monkeypatch.delenv("HYBRID_SECRET", raising=False)
     return config
 
@@ -50,3 +51,24 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         return CliResult(int(code), out, err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL server for the whole run (Debian's binaries, a temp folder)."""
+    from postgres_cluster import Cluster
+
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_engine(request, monkeypatch: pytest.MonkeyPatch):
+    """Run a test against both store engines: SQLite in the workspace, and a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        monkeypatch.setenv("HYBRID_DATABASE_URL", cluster.new_database())
+    else:
+        monkeypatch.delenv("HYBRID_DATABASE_URL", raising=False)
+    return request.param
