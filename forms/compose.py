@@ -272,7 +272,7 @@ class BallotComposer:
             builder.paragraph(LEFT, width, t["sms_how"].format(number=sms.number), SANS, s.body)
             builder.y += CODE_PT * 1.5 / PT_PER_MM
             builder.sms_slot = Slot(LEFT + 6.0, builder.y - 1.0, CODE_PT)
-            builder.sms_numbers = " ".join(str(n) for n in _example_numbers(p))
+            builder.sms_numbers = " ".join(str(n) for n in p.example_numbers())
             builder.y += 3.0
         if voice:
             builder.paragraph(LEFT, width, t["voice_how"].format(number=voice.number), SANS, s.body)
@@ -402,27 +402,6 @@ def _example_box(x: float, y: float, size: float, cancelled: bool) -> list[Op]:
         ops.append(LineOp(x + 1.0, y + 1.0, x + size - 1.0, y + size - 1.0, 0.6))
         ops.append(LineOp(x + 1.0, y + size - 1.0, x + size - 1.0, y + 1.0, 0.6))
     return ops
-
-
-def _example_numbers(process: Process) -> list[int]:
-    """A valid example choice for the SMS hint: the first option of each question, or
-    the first investments that fit the budget."""
-    items = process.items()
-    if process.kind == "poll":
-        seen: dict[str, int] = {}
-        for it in items:
-            seen.setdefault(it.question, it.number)
-        return list(seen.values())
-    assert process.budget is not None
-    chosen, spent = [], 0
-    limit = process.budget.max_lines or 2
-    for it in items:
-        if len(chosen) == min(limit, 2):
-            break
-        if process.budget.voting_style == "approval" or spent + (it.price or 0) <= process.budget.heading.amount:
-            chosen.append(it.number)
-            spent += it.price or 0
-    return chosen
 
 
 # -- blocks of the body -------------------------------------------------------

@@ -231,6 +231,27 @@ class Process(Model):
                 items.append(BallotItem("budget", inv.id, len(items) + 1, inv.title, inv.price))
         return items
 
+    def example_numbers(self) -> list[int]:
+        """A valid example choice, printed on the ballot and shown in SMS replies: the first
+        option of each question (at most three), or the first investments that fit the budget."""
+        items = self.items()
+        if self.kind == "poll":
+            first: dict[str, int] = {}
+            for it in items:
+                first.setdefault(it.question, it.number)
+            return list(first.values())[:3]
+        assert self.budget is not None
+        budget = self.budget
+        chosen: list[int] = []
+        spent = 0
+        for it in items:
+            if len(chosen) == min(budget.max_lines or 2, 2):
+                break
+            if budget.voting_style == "approval" or spent + (it.price or 0) <= budget.heading.amount:
+                chosen.append(it.number)
+                spent += it.price or 0
+        return chosen
+
     def text(self, text: Text, lang: str) -> str:
         """`text` in `lang`, falling back to the process's first language."""
         return text.get(lang) or text[self.languages[0]]
