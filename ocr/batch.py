@@ -230,7 +230,7 @@ def run_scan(
         done += 1
         progress(done, total or None)
 
-    workers = workers or os.cpu_count() or 1
+    workers = workers or int(os.environ.get("HYBRID_WORKERS") or 0) or os.cpu_count() or 1
     layouts_json = {h: layout.to_json() for h, layout in layouts.items()}
     in_flight: deque[Future] = deque()
     limit = workers * 4
