@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -222,7 +223,8 @@ def _render_all(jobs: list[_FileJob], workers: int | None) -> Iterator[tuple[Pat
         for job in jobs:
             yield _render_file(job)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # forkserver: workers start from a clean process, never from a parent that holds threads and locks.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         yield from pool.map(_render_file, jobs)
 
 

@@ -10,6 +10,7 @@ and a batch killed half-way resumes without double counting.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -234,7 +235,10 @@ def run_scan(
     layouts_json = {h: layout.to_json() for h, layout in layouts.items()}
     in_flight: deque[Future] = deque()
     limit = workers * 4
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(layouts_json,)) as pool:
+    # forkserver: workers start from a clean process, never from a parent that holds threads and locks.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
+                             initargs=(layouts_json,)) as pool:
 
         def drain(until: int) -> None:
             while len(in_flight) > until:
