@@ -4,9 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils postgresql
+DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils postgresql chromium
 
-.PHONY: setup system-packages demo test benchmark clean
+.PHONY: setup system-packages demo test benchmark benchmark-sms clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -37,6 +37,9 @@ test: setup
 
 benchmark: setup
 	$(PY) benchmarks/print_speed.py
+
+benchmark-sms: setup
+	$(PY) benchmarks/sms_load.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -35,6 +35,10 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(no_args_is_help=True, help="The audit chain. / Die Prüfkette.")
 app.add_typer(audit_app, name="audit")
+review_app = typer.Typer(no_args_is_help=True, help="What the machine could not decide. / Prüfung.")
+app.add_typer(review_app, name="review")
+sms_app = typer.Typer(help="Votes by text message through Twilio. / Abstimmen per SMS über Twilio.")
+app.add_typer(sms_app, name="sms")
 
 _workspace_dir = Path(".")
 
@@ -319,6 +323,7 @@ def simulate(
     Works in its own throwaway workspace whose process id ends in -test, so a live
     workspace rejects its ballots.  Example:  hybrid simulate --count 200 --degrade moderate -o deck/
     """
+    from forms.print_run import print_for_deck
     from ocr.simulate_deck import simulate_deck
 
     if count < 1:
@@ -328,8 +333,471 @@ def simulate(
     if output.exists() and any(output.iterdir()):
         raise InvalidInput(f"{output}: folder is not empty; simulate writes a fresh deck")
     ws = workspace()
-    summary = simulate_deck(ws.process, output, count=count, degrade=degrade, seed=seed)
+    summary = simulate_deck(ws.process, output, count=count, degrade=degrade, seed=seed, printer=print_for_deck)
     console.print(summary.describe() if hasattr(summary, "describe") else str(summary))
+
+
+# -- sms -----------------------------------------------------------------------
+
+
+@sms_app.callback(invoke_without_command=True)
+def sms_overview(ctx: typer.Context) -> None:
+    """The SMS channel at a glance: messages, records, the wrong-code alarm. / SMS-Kanal im Überblick.
+
+    Examples / Beispiele:  hybrid -C mainufer sms
+                           hybrid -C mainufer sms serve --port 8080
+                           hybrid -C mainufer sms pull --since 2027-05-03
+                           hybrid -C mainufer sms import Messages.csv
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from sms import limits
+    from sms.twilio_config import sms_number
+
+    ws = workspace()
+    process = ws.process
+    number = sms_number(process)
+    store = ws.open_store()
+    conn = store.conn
+    via = dict(conn.execute("SELECT via, COUNT(*) FROM sms_messages GROUP BY via").fetchall())
+    console.print(f"[bold]SMS channel of {process.id}[/]: number {number}, webhook path /twilio/sms")
+    console.print(f"Messages stored: {sum(via.values())} (webhook {via.get('webhook', 0)}, "
+                  f"pull {via.get('pull', 0)}, import {via.get('import', 0)})")
+    table = Table(title="SMS records")
+    table.add_column("Record state")
+    table.add_column("Messages", justify="right")
+    counts = dict(conn.execute("SELECT status, COUNT(*) FROM records WHERE channel = 'sms' GROUP BY status").fetchall())
+    for state in ("counted", "review", "rejected", "superseded", "duplicate", "not_a_vote"):
+        table.add_row(state, str(counts.get(state, 0)))
+    console.print(table)
+    state = limits.alarm_state(store)
+    line = (f"Wrong codes in the last hour: {state.wrong_codes_last_hour} "
+            f"(alarm above {limits.ALARM_WRONG_CODES}; one phone is locked out after {limits.WRONG_CODES_PER_PHONE})")
+    console.print(f"[bold red]ALARM:[/] {line} — someone may be guessing codes" if state.active else line)
+    if state.latest_alarm:
+        console.print(f"Latest alarm: {state.latest_alarm.raised_at} ({state.latest_alarm.wrong_codes} wrong codes "
+                      "in the hour before)")
+    missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "HYBRID_PUBLIC_URL") if not os.environ.get(name)]
+    if missing:
+        console.print(f"Not set here: {', '.join(missing)} (needed by `sms serve`; `sms pull` needs the first two)")
+    store.close()
+
+
+@sms_app.command("serve")
+def sms_serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (behind a TLS proxy: 127.0.0.1)."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port)."),
+    workers: int = typer.Option(1, "--workers", help="Server processes (PostgreSQL or SQLite, one store)."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every HTTP request (never a phone number)."),
+) -> None:
+    """Run Twilio's SMS webhook: POST /twilio/sms, GET /healthz. / SMS-Webhook für Twilio starten.
+
+    Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and HYBRID_PUBLIC_URL (the URL Twilio calls; signatures are checked against it). In the Twilio console, set the number's "A message comes in" webhook to HYBRID_PUBLIC_URL/twilio/sms (HTTP POST).
+
+    Braucht TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN und HYBRID_PUBLIC_URL (die Adresse, die Twilio aufruft). In der Twilio-Konsole: "A message comes in" → HYBRID_PUBLIC_URL/twilio/sms.
+
+    Example / Beispiel:
+      export TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… HYBRID_PUBLIC_URL=https://abstimmung.example.de
+      hybrid -C mainufer sms serve --host 127.0.0.1 --port 8080
+    """
+    from sms.twilio_config import from_environment
+    from sms.webhook import WebhookSettings, bind, configure_logging, run_server
+
+    ws = workspace()
+    process = ws.process
+    config = from_environment(process)
+    if workers < 1:
+        raise InvalidInput("--workers must be at least 1")
+    ws.open_store().close()  # refuses a missing store or another key before anything listens
+    sock = bind(host, port)
+    actual_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    console.print(f"Listening on http://{shown_host}:{actual_port} for {process.id} "
+                  f"({workers} worker{'s' if workers > 1 else ''}); Twilio calls {config.webhook_url}",
+                  highlight=False, soft_wrap=True)
+    console.print("Stop with Ctrl-C. / Beenden mit Strg-C.", soft_wrap=True)
+    sys.stdout.flush()
+    configure_logging()
+    try:
+        run_server(WebhookSettings(ws.root, config), sock, workers=workers, access_log=access_log)
+    finally:
+        sock.close()
+    console.print("Stopped. / Beendet.")
+
+
+def _parse_moment(text: str | None, option: str, *, end: bool = False):
+    """A date (the start of that day, or with `end` the start of the next, Europe/Berlin) or a date and time."""
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    if text is None:
+        return None
+    berlin = ZoneInfo("Europe/Berlin")
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=berlin)
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{option} {text}: use a date like 2027-05-03 or a time like 2027-05-03T14:30") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=berlin)
+
+
+def _print_backfill(report) -> None:
+    from sms.backfill import summary_rows
+
+    table = Table(title=f"SMS from {report.source}")
+    table.add_column("")
+    table.add_column("Messages", justify="right")
+    for label, value in summary_rows(report):
+        table.add_row(label, value)
+    console.print(table)
+    if report.statuses:
+        console.print("Newly stored, by record state: "
+                      + ", ".join(f"{state.value} {n}" for state, n in sorted(report.statuses.items())))
+    if report.needs_person:
+        console.print("Some votes conflict with a vote from another channel: see `hybrid review list`.")
+
+
+@sms_app.command("pull")
+def sms_pull(
+    since: Optional[str] = typer.Option(None, "--since", help="From this date or time (default: a week before opens)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Up to this date (inclusive) or time (default: now)."),
+) -> None:
+    """Fetch inbound SMS from Twilio's API: store what the webhook missed, add Twilio's times. / SMS von Twilio abholen.
+
+    No reply is sent for the messages stored here; re-running is harmless. Es werden keine Antworten verschickt; mehrfaches Ausführen schadet nicht.
+
+    Examples / Beispiele:  hybrid -C mainufer sms pull
+                           hybrid -C mainufer sms pull --since 2027-05-10 --until 2027-05-11
+    """
+    import logging
+    from datetime import datetime, timedelta, timezone
+
+    from sms.backfill import pull_messages
+    from sms.service import SmsService
+    from sms.twilio_config import from_environment
+
+    ws = workspace()
+    process = ws.process
+    config = from_environment(process, webhook=False)
+    start = _parse_moment(since, "--since") or process.opens - timedelta(days=7)
+    end = _parse_moment(until, "--until", end=True) or datetime.now(timezone.utc)
+    if end <= start:
+        raise InvalidInput(f"--until {until or 'now'} is not after --since {since or start.date().isoformat()}")
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # its request log would show numbers
+    store = ws.open_store()
+    try:
+        report = pull_messages(SmsService(store, process), config, start, end)
+    finally:
+        store.close()
+    _print_backfill(report)
+    if report.needs_person:
+        raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+@sms_app.command("import")
+def sms_import(
+    file: Path = typer.Argument(..., help="The CSV the Twilio console exports from its messaging logs."),
+) -> None:
+    """Read inbound SMS from a Twilio console CSV export. / SMS aus einem CSV-Export der Twilio-Konsole lesen.
+
+    Only inbound messages to the process's number are taken; a file with an unreadable row is refused as a whole, naming the line. No reply is sent; re-running is harmless. Nur eingehende SMS an die Nummer des Verfahrens; keine Antworten.
+
+    Example / Beispiel:  hybrid -C mainufer sms import ~/Downloads/Messages.csv
+    """
+    from sms.backfill import import_csv
+    from sms.service import SmsService
+    from sms.twilio_config import TwilioConfig, sms_number
+
+    ws = workspace()
+    process = ws.process
+    config = TwilioConfig(account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(), sms_number=sms_number(process))
+    store = ws.open_store()
+    try:
+        report = import_csv(SmsService(store, process), file, config)
+    finally:
+        store.close()
+    _print_backfill(report)
+    if report.needs_person:
+        raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+# -- review --------------------------------------------------------------------
+
+
+def _reviewer_or_default(reviewer: Optional[str]) -> str:
+    """--reviewer, else $HYBRID_REVIEWER, else the login name: every decision carries a name."""
+    import getpass
+
+    name = reviewer or os.environ.get("HYBRID_REVIEWER")
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = ""
+    if not name:
+        raise InvalidInput("say who decides: --reviewer NAME (or set HYBRID_REVIEWER)")
+    return name
+
+
+def _review_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a link must name a real address
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def _as_json(value) -> str:
+    import dataclasses
+    import json
+
+    return json.dumps(dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value,
+                      ensure_ascii=False, indent=1, default=str)
+
+
+@review_app.command("serve")
+def review_serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 for a small office network."),
+    port: int = typer.Option(8090, "--port", help="TCP port."),
+) -> None:
+    """Serve the review page for staff (German and English). / Prüfseite starten.
+
+    Each reviewer opens their personal link from `hybrid review token NAME`.
+    Examples:  hybrid review serve                       (this computer only)
+               hybrid review serve --host 0.0.0.0        (staff PCs on the office network)
+    """
+    import uvicorn
+
+    from hybrid import review as review_mod
+    from review.app import create_app
+
+    ws = workspace()
+    process = ws.process
+    store = ws.open_store()  # the store and the key are checked before anything is served
+    names = [r.name for r in review_mod.reviewers(store)]
+    left = sum(1 for i in review_mod.list_items(store, process) if i.needs_person)
+    store.close()
+    console.print(f"Review page: {_review_url(host, port)}  ({left} item(s) waiting)")
+    if names:
+        console.print(f"Reviewers with a link: {', '.join(names)}. New link: hybrid review token NAME")
+    else:
+        console.print("No reviewer has a link yet: run `hybrid review token NAME` for each person.")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        errors.print("[yellow]warning:[/] the page is reachable from the network over plain HTTP; "
+                     "use it only on a trusted office network.", highlight=False)
+    uvicorn.run(create_app(ws.root, process, lambda: ws.open_store()), host=host, port=port, log_level="warning")
+
+
+@review_app.command("token")
+def review_token(
+    name: str = typer.Argument(..., help="The reviewer's real name, e.g. \"Anna Weber\"."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Host name in the printed link."),
+    port: int = typer.Option(8090, "--port", help="Port in the printed link."),
+    revoke: bool = typer.Option(False, "--revoke", help="End NAME's access instead."),
+) -> None:
+    """Print a personal review link for NAME (a new one each time; the old one stops working).
+
+    Only a keyed hash of the token is stored. Example:  hybrid review token "Anna Weber"
+    """
+    from urllib.parse import quote
+
+    from hybrid import review as review_mod
+
+    ws = workspace()
+    ws.process  # noqa: B018 - validates the workspace first
+    store = ws.open_store()
+    if revoke:
+        if not review_mod.revoke_token(store, name):
+            raise InvalidInput(f"{name!r} has no active review link")
+        console.print(f"The review link of {name} no longer works.")
+        return
+    token = review_mod.issue_token(store, name)
+    typer.echo(f"{_review_url(host, port)}?token={quote(token)}")
+    errors.print(f"Personal link for {name}: give it to them only; it opens the review page as {name}.",
+                 highlight=False)
+
+
+@review_app.command("list")
+def review_list(
+    show_all: bool = typer.Option(False, "--all", help="Decided items too."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document for scripts."),
+) -> None:
+    """What waits for a person, grouped by reason. / Was noch zu prüfen ist.
+
+    Exit code 1 while anything is open or awaits a second reviewer, 0 when nothing is left.
+    Example:  hybrid review list
+    """
+    import dataclasses
+
+    from hybrid import review as review_mod
+
+    ws = workspace()
+    process = ws.process
+    store = ws.open_store()
+    items = review_mod.list_items(store, process, include_decided=True)
+    shown = items if show_all else [i for i in items if i.needs_person]
+    counts = review_mod.counts(items)
+    if as_json:
+        typer.echo(_as_json({"counts": counts, "items": [dataclasses.asdict(i) for i in shown]}))
+    else:
+        table = Table(title=f"Review: {counts['open']} open, {counts['pending']} awaiting a second reviewer, "
+                            f"{counts['decided']} decided")
+        for column in ("Group", "Item", "Serial", "Reasons", "Status", "Decision"):
+            table.add_column(column)
+        for item in shown:
+            decision = ""
+            if item.decision is not None:
+                decision = f"{item.decision.action} by {item.decision.reviewer}"
+                if item.decision.confirmed_by:
+                    decision += f", confirmed by {item.decision.confirmed_by}"
+            elif item.note:
+                decision = item.note.replace("resolved_by:", "settled by ").replace("reread", "re-read: decide again")
+            table.add_row(item.group, item.id, "" if item.serial is None else str(item.serial),
+                          ", ".join(item.reasons), item.status, decision)
+        console.print(table)
+    if counts["open"] or counts["pending"]:
+        raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+@review_app.command("show")
+def review_show(
+    item_id: str = typer.Argument(..., metavar="ITEM", help="An item id from `hybrid review list`, e.g. r12."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document for scripts."),
+) -> None:
+    """One item: the reading (every box with its score), the history, what is in force.
+
+    Example:  hybrid review show r12
+    """
+    from hybrid import review as review_mod
+
+    ws = workspace()
+    process = ws.process
+    store = ws.open_store()
+    detail = review_mod.item_detail(store, process, item_id, ws.root)
+    if as_json:
+        typer.echo(_as_json(detail))
+        return
+    item = detail.item
+    console.print(f"[bold]{item.id}[/] ({item.kind}) — {item.status}, version {item.version}; "
+                  f"reasons: {', '.join(item.reasons) or '–'}", highlight=False)
+    if detail.record is not None:
+        rec = detail.record
+        console.print(f"Record {rec.record_id}: {rec.channel}, serial {rec.serial}, received {rec.received_at}, "
+                      f"machine: {rec.status} {dict(rec.choices)}", highlight=False)
+    for page in detail.pages:
+        console.print(f"Page {page.ballot_page or '?'} — {page.file_name or page.source} #{page.page_no}"
+                      f" ({page.state}){' — ' + page.message if page.message else ''}", highlight=False)
+        for box in page.boxes:
+            fill = "" if box.fill is None else f" {box.fill:.1%}"
+            flag = "  ← look here" if box.doubtful else ""
+            console.print(f"  {box.number:>3} {box.question}={box.option}: {box.state or 'not read'}{fill}{flag}",
+                          highlight=False)
+    for other in detail.related:
+        console.print(f"Same code: r{other.record_id} ({other.channel}) {other.status} {dict(other.choices)}",
+                      highlight=False)
+    if detail.comment is not None:
+        c = detail.comment
+        console.print(f"Comment suggestion: {c.suggestion!r} (confidence {c.confidence}); decided: {c.text!r}"
+                      f"{' — personal data' if c.personal_data else ''}", highlight=False)
+    for d in detail.history:
+        line = f"  #{d.decision_id} {d.decided_at} {d.action} by {d.reviewer} {dict(d.body)}"
+        if d.confirmed_by:
+            line += f"; confirmed by {d.confirmed_by}"
+        elif d.pending:
+            line += "; awaiting a second reviewer"
+        if d.undone_by:
+            line += f"; undone by {d.undone_by}"
+        console.print(line, highlight=False)
+    if detail.effective is not None:
+        e = detail.effective
+        console.print(f"In force: {e.state.value} {dict(e.choices)}"
+                      f"{' (review)' if e.by_review else ' (machine)'}"
+                      f"{' invalid ballot' if e.invalid_ballot else ''}"
+                      f"{' invalid questions ' + ', '.join(e.invalid_questions) if e.invalid_questions else ''}",
+                      highlight=False)
+
+
+@review_app.command("decide")
+def review_decide(
+    item_id: str = typer.Argument(..., metavar="ITEM", help="An item id from `hybrid review list`, e.g. r12."),
+    accept: bool = typer.Option(False, "--accept", help="Accept as read (a comment: confirm the suggestion)."),
+    marks: Optional[str] = typer.Option(None, "--marks", help="Set the marks: q1=a,q2=b+c (or printed numbers 1,6)."),
+    invalid_question: Optional[list[str]] = typer.Option(None, "--invalid-question", help="A question to void."),
+    invalid: bool = typer.Option(False, "--invalid", help="The ballot is invalid (counted as invalid)."),
+    reject: bool = typer.Option(False, "--reject", help="Reject: not a ballot that can count."),
+    serial: Optional[int] = typer.Option(None, "--serial", help="Unreadable page: the ballot's serial."),
+    page: Optional[int] = typer.Option(None, "--page", help="Unreadable page: which page of the ballot it is."),
+    text: Optional[str] = typer.Option(None, "--text", help="Comment: the corrected text."),
+    personal_data: bool = typer.Option(False, "--personal-data", help="Comment: contains personal data."),
+    confirm: bool = typer.Option(False, "--confirm", help="Confirm the pending decision as a second reviewer."),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Who decides (default $HYBRID_REVIEWER, login)."),
+    version: Optional[int] = typer.Option(None, "--version", help="Decide over an existing decision seen at VERSION."),
+) -> None:
+    """Decide one item. / Einen Eintrag entscheiden.
+
+    Exit code 0 when the decision is in force, 1 when it waits for a second reviewer
+    (changed marks), 2 for a wrong option or a conflict.
+    Examples:  hybrid review decide r12 --accept --reviewer "Anna Weber"
+               hybrid review decide r12 --marks q1=a,q2=b+c --reviewer Anna
+               hybrid review decide r12 --confirm --reviewer Ben
+               hybrid review decide p3f9a1c2e4b-1 --serial 1042 --marks q1=a --reviewer Anna
+               hybrid review decide c3f9a1c2e4b-2 --text "Mehr Bänke" --reviewer Anna
+    """
+    from hybrid import review as review_mod
+
+    name = _reviewer_or_default(reviewer)
+    chosen = [flag for flag, on in (
+        ("--confirm", confirm), ("--serial", serial is not None), ("--personal-data", personal_data),
+        ("--text", text is not None and not personal_data), ("--accept", accept),
+        ("--marks", marks is not None and serial is None), ("--invalid-question", bool(invalid_question)),
+        ("--invalid", invalid), ("--reject", reject)) if on]
+    if len(chosen) != 1:
+        raise InvalidInput("choose one decision: --accept, --marks, --invalid-question Q, --invalid, --reject, "
+                           "--serial N [--page P --marks …], --text T, --personal-data, or --confirm"
+                           + (f" (got {' '.join(chosen)})" if chosen else ""))
+    ws = workspace()
+    process = ws.process
+    store = ws.open_store()
+    if confirm:
+        item = review_mod.confirm(store, process, item_id, name, expected_version=version)
+    else:
+        action = {"--serial": "identify", "--personal-data": "personal_data", "--text": "text", "--accept": "accept",
+                  "--marks": "marks", "--invalid-question": "invalid_question", "--invalid": "invalid",
+                  "--reject": "reject"}[chosen[0]]
+        request = review_mod.DecisionRequest(
+            action=action, marks=review_mod.parse_marks(process, marks) if marks is not None else None,
+            questions=tuple(invalid_question or ()), serial=serial, page=page, text=text)
+        item = review_mod.decide(store, process, item_id, request, name, expected_version=version)
+    decision = item.decision
+    what = f"{decision.action} by {decision.reviewer}" if decision else "done"
+    if item.status == "pending":
+        console.print(f"{item.id}: {what} — waiting for a second reviewer "
+                      f"(hybrid review decide {item.id} --confirm --reviewer OTHER)", highlight=False)
+        raise typer.Exit(ExitCode.NEEDS_PERSON)
+    confirmed = f", confirmed by {decision.confirmed_by}" if decision and decision.confirmed_by else ""
+    console.print(f"{item.id}: {what}{confirmed} (version {item.version})", highlight=False)
+
+
+@review_app.command("undo")
+def review_undo(
+    item_id: str = typer.Argument(..., metavar="ITEM", help="The item whose latest decision to undo."),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Who undoes it (default $HYBRID_REVIEWER, login)."),
+    version: Optional[int] = typer.Option(None, "--version", help="Only if the item is still at VERSION."),
+) -> None:
+    """Undo the latest decision on ITEM (it stays in the history and the audit chain).
+
+    Example:  hybrid review undo r12 --reviewer "Anna Weber"
+    """
+    from hybrid import review as review_mod
+
+    name = _reviewer_or_default(reviewer)
+    ws = workspace()
+    process = ws.process
+    store = ws.open_store()
+    item = review_mod.undo(store, process, item_id, name, expected_version=version)
+    state = f"now {item.status}" + (f" ({item.decision.action} by {item.decision.reviewer})" if item.decision else "")
+    console.print(f"{item.id}: undone by {name}; {state}", highlight=False)
 
 
 # -- audit ---------------------------------------------------------------------
@@ -385,8 +853,9 @@ def _take_workspace_option(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _take_workspace_option(list(sys.argv[1:] if argv is None else argv))
-        app(args=args, prog_name="hybrid", standalone_mode=False)
-        return ExitCode.OK
+        result = app(args=args, prog_name="hybrid", standalone_mode=False)
+        # Without standalone mode click returns typer.Exit(n)'s code instead of raising it.
+        return int(result) if isinstance(result, int) and not isinstance(result, bool) else ExitCode.OK
     except HybridError as exc:
         errors.print(f"[red]error:[/] {exc.message}", highlight=False)
         return exc.exit_code

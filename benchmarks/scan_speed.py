@@ -28,7 +28,7 @@ import pypdfium2 as pdfium
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from forms.print_run import PrintRequest, run_print  # noqa: E402
+from forms.print_run import PrintRequest, print_for_deck, run_print  # noqa: E402
 from hybrid.layout import Layout  # noqa: E402
 from hybrid.workspace import Workspace  # noqa: E402
 from ocr.simulate_files import encode_jpeg, write_pdf  # noqa: E402
@@ -148,7 +148,8 @@ def main() -> None:
         from ocr.simulate_deck import simulate_deck
 
         deck = root / "deck"
-        summary = simulate_deck(ws.process, deck, count=args.photos, degrade="photo", seed=7)
+        summary = simulate_deck(ws.process, deck, count=args.photos, degrade="photo", seed=7,
+                                printer=print_for_deck)
         photos = deck / "scans"
         n = sum(1 for p in photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
         deck_ws = Workspace(deck / "workspace")

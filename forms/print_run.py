@@ -117,12 +117,12 @@ def _render_file(job: _FileJob) -> tuple[Path, int, str]:
     return job.partial, len(job.ballots) * len(job.plan.pages), digest.hexdigest()
 
 
-def _fresh_codes(store: Store, count: int) -> list[str]:
+def _fresh_codes(store: Store, count: int, code_source: Callable[[], str]) -> list[str]:
     """`count` distinct codes none of which the store has issued before."""
     codes: list[str] = []
     seen: set[str] = set()
     while len(codes) < count:
-        code = new_code()
+        code = code_source()
         if code in seen or store.code_hash_exists(store.code_hash(code)):
             continue
         seen.add(code)
@@ -142,6 +142,7 @@ def run_print(
     out_dir: Path,
     progress: Callable[[int], None] = lambda n: None,
     workers: int | None = None,
+    code_source: Callable[[], str] = new_code,
 ) -> PrintResult:
     """Print `request.count` ballots; see the module docstring for the order of events."""
     if request.count < 1:
@@ -173,7 +174,7 @@ def run_print(
             "replaces": list(request.replaces),
         })
 
-    codes = _fresh_codes(store, request.count)
+    codes = _fresh_codes(store, request.count, code_source)
     title = process.text(process.title, request.lang)
     jobs: list[_FileJob] = []
     for i, name in enumerate(names):
@@ -262,3 +263,11 @@ def _manifest(process: Process, request: PrintRequest, result: PrintResult) -> d
         ],
         "layout_file": result.layout_path.name if result.layout_path else None,
     }
+
+
+def print_for_deck(store: Store, process: Process, *, lang: str, large_print: bool, count: int, out_dir: Path,
+                   code_source: Callable[[], str]) -> PrintResult:
+    """The print shop for `hybrid simulate`: `ocr` receives this function from the CLI,
+    so paper in and paper out still never import each other."""
+    return run_print(store, process, PrintRequest(count=count, lang=lang, large_print=large_print), out_dir,
+                     workers=1, code_source=code_source)

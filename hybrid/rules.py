@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from hybrid.definition import Process
@@ -132,3 +132,179 @@ def decide_paper(process: Process, ballot: PaperBallot) -> Decision:
     if not choices:
         return Decision(RecordState.COUNTED, (Reason.BLANK_BALLOT,), {})
     return Decision(RecordState.COUNTED, (), choices)
+
+
+# -- every vote of one identity, across channels (DESIGN §7) -----------------------------
+
+PHONE_CHANNELS = frozenset({"sms", "voice"})
+_STANDING = (RecordState.COUNTED, RecordState.REVIEW)
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class CastVote:
+    """One stored vote of a code (or, under `identity: phone`, of a phone), for `decide_votes`.
+
+    `choices`: what the vote says (paper: as read, or as a reviewer decided).
+    `at`: Twilio's time of an SMS or call (the arrival time until Twilio's is known);
+    `received`: a paper ballot's postal arrival day. `arrival`: the order in which the
+    store took the votes (the record id), which breaks ties.
+    `own`: what the vote is on its own, before the other votes of its identity. Paper:
+    `decide_paper`'s decision (or a reviewer's). Phone: REJECTED with its reasons when
+    its content could not be taken (an overvote, say), otherwise None.
+    `void_code`: the code's ballot is void. `hidden_caller`: the number was withheld
+    (a placeholder caller ID such as +266696687).
+    """
+
+    vote_id: int
+    channel: str  # paper | sms | voice
+    choices: Choices
+    at: datetime | None = None
+    received: date | None = None
+    own: Decision | None = None
+    void_code: bool = False
+    hidden_caller: bool = False
+    arrival: int = 0
+
+
+def identity_key(process: Process, code_hash: str | None, phone_hash: str | None) -> str | None:
+    """What "one vote" is counted by: `code:<hash>` (identity: code) or `phone:<hash>`
+    (identity: phone); None when the vote has no such identity (a hidden caller under
+    phone identity, a message without a code)."""
+    if process.identity == "phone":
+        return f"phone:{phone_hash}" if phone_hash else None
+    return f"code:{code_hash}" if code_hash else None
+
+
+def same_choices(a: Choices, b: Choices) -> bool:
+    """Equal as votes: order of options and empty questions do not matter."""
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(choices: Choices) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((q, tuple(sorted(set(opts)))) for q, opts in choices.items() if opts))
+
+
+def _when(vote: CastVote) -> datetime:
+    """Phone votes by Twilio's time; a paper ballot from the start of its arrival day."""
+    if vote.channel in PHONE_CHANNELS:
+        return vote.at if vote.at is not None else _EARLIEST
+    if vote.received is not None:
+        return datetime.combine(vote.received, time(0, 0), tzinfo=BERLIN)
+    return _EARLIEST
+
+
+def _order(vote: CastVote) -> tuple[datetime, int, int, int]:
+    return (_when(vote), 0 if vote.channel == "paper" else 1, vote.arrival, vote.vote_id)
+
+
+def decide_votes(process: Process, votes: Iterable[CastVote]) -> dict[int, Decision]:
+    """Decide every vote of one identity (one code; one phone under `identity: phone`),
+    from every channel. Pure; the result does not depend on the order of `votes`.
+
+    A caller may rely on:
+    - every vote gets a Decision (with its own choices); at most one is COUNTED;
+    - a phone vote outside [opens, closes) by `at` is REJECTED (late | early); one for a
+      void code REJECTED (void_code); under `identity: phone` a hidden caller's vote is
+      REJECTED; a paper ballot keeps a REJECTED own decision (late, early);
+    - phone votes whose content was taken stand against each other by time: with
+      `conflicts: first` the earliest is COUNTED, with `conflicts: last` the latest
+      (the first of its closing run of identical votes); every other one is DUPLICATE
+      when it has the same choices as that one, else SUPERSEDED;
+    - a standing paper ballot (COUNTED or REVIEW on its own) against the standing phone
+      vote: different choices → both REVIEW (cross_channel_conflict); the same choices →
+      the earlier is COUNTED and the later DUPLICATE (a paper ballot from the start of its
+      arrival day), but a paper ballot in REVIEW stays in review and the phone vote counts;
+    - a phone vote whose content could not be taken is SUPERSEDED when another vote of the
+      identity stands (COUNTED or REVIEW), else REJECTED with its own reasons.
+    """
+    decided: dict[int, Decision] = {}
+    papers: list[tuple[CastVote, Decision]] = []
+    phones: list[CastVote] = []
+    unusable: list[CastVote] = []
+    for vote in sorted(votes, key=_order):
+        choices = dict(vote.choices)
+        if vote.channel not in PHONE_CHANNELS:
+            own = vote.own or Decision(RecordState.COUNTED, (), choices)
+            if vote.void_code:
+                decided[vote.vote_id] = Decision(RecordState.REJECTED, (Reason.VOID_CODE,), choices)
+            elif own.state in _STANDING:
+                papers.append((vote, own))
+            else:
+                decided[vote.vote_id] = own
+            continue
+        outside = in_window(process, vote.at) if vote.at is not None else None
+        if outside is not None:
+            decided[vote.vote_id] = Decision(RecordState.REJECTED, (outside,), choices)
+        elif vote.void_code:
+            decided[vote.vote_id] = Decision(RecordState.REJECTED, (Reason.VOID_CODE,), choices)
+        elif process.identity == "phone" and vote.hidden_caller:
+            decided[vote.vote_id] = Decision(RecordState.REJECTED, (), choices)
+        elif vote.own is not None and vote.own.state is RecordState.REJECTED:
+            unusable.append(vote)
+        else:
+            phones.append(vote)
+
+    winner = _phone_winner(process, phones)
+    for vote in phones:
+        if vote is not winner:
+            state = RecordState.DUPLICATE if same_choices(vote.choices, winner.choices) else RecordState.SUPERSEDED
+            decided[vote.vote_id] = Decision(state, (), dict(vote.choices))
+
+    for index, (paper, own) in enumerate(papers):
+        if index > 0:  # a second paper record of one code: the same ballot twice
+            decided[paper.vote_id] = Decision(RecordState.REVIEW, _with(own.reasons, Reason.PHOTOCOPY), own.choices)
+            continue
+        if winner is None:
+            decided[paper.vote_id] = own
+        elif not same_choices(paper.choices, winner.choices):
+            decided[paper.vote_id] = Decision(RecordState.REVIEW, _with(own.reasons, Reason.CROSS_CHANNEL_CONFLICT),
+                                              own.choices)
+            decided[winner.vote_id] = Decision(RecordState.REVIEW, (Reason.CROSS_CHANNEL_CONFLICT,),
+                                               dict(winner.choices))
+        elif own.state is RecordState.COUNTED and _order(paper) < _order(winner):
+            decided[paper.vote_id] = own
+            decided[winner.vote_id] = Decision(RecordState.DUPLICATE, (), dict(winner.choices))
+        elif own.state is RecordState.COUNTED:
+            decided[paper.vote_id] = Decision(RecordState.DUPLICATE, own.reasons, own.choices)
+        else:
+            decided[paper.vote_id] = own
+    if winner is not None and winner.vote_id not in decided:
+        decided[winner.vote_id] = Decision(RecordState.COUNTED, (), dict(winner.choices))
+
+    stands = any(d.state in _STANDING for d in decided.values())
+    for vote in unusable:
+        assert vote.own is not None
+        state = RecordState.SUPERSEDED if stands else RecordState.REJECTED
+        decided[vote.vote_id] = Decision(state, vote.own.reasons, dict(vote.choices))
+    return decided
+
+
+def _phone_winner(process: Process, phones: list[CastVote]) -> CastVote | None:
+    """The phone vote that stands: the first, or under `conflicts: last` the first of the
+    last run of identical votes (sending the same vote again changes nothing)."""
+    if not phones:
+        return None
+    if process.conflicts == "first":
+        return phones[0]
+    index = len(phones) - 1
+    while index > 0 and same_choices(phones[index - 1].choices, phones[-1].choices):
+        index -= 1
+    return phones[index]
+
+
+def _with(reasons: Iterable[Reason], extra: Reason) -> tuple[Reason, ...]:
+    return tuple(sorted(set(reasons) | {extra}, key=lambda r: r.value))
+
+
+def own_paper_decision(status: RecordState, reasons: Iterable[Reason], choices: Choices) -> Decision:
+    """A paper record's decision on its own, from the stored record: its status is
+    `decide_paper`'s, except where `decide_votes` set it against another channel
+    (REVIEW with cross_channel_conflict; DUPLICATE), which this undoes."""
+    reasons = tuple(reasons)
+    rest = tuple(r for r in reasons if r is not Reason.CROSS_CHANNEL_CONFLICT)
+    if status is RecordState.DUPLICATE or (status is RecordState.REVIEW and len(rest) < len(reasons)):
+        if rest and not set(rest) <= {Reason.BLANK_BALLOT}:
+            return Decision(RecordState.REVIEW, rest, dict(choices))
+        return Decision(RecordState.COUNTED, rest, dict(choices))
+    return Decision(status, reasons, dict(choices))

@@ -20,7 +20,7 @@ from hybrid.layout import Layout
 from hybrid.secret_key import fingerprint, keyed_hash, load_key
 
 STORE_FILE = "hybrid.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs", "lustre"}
 
 MIGRATIONS: dict[int, str] = {
@@ -115,6 +115,86 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX pages_by_code ON pages (code_hash, ballot_page);
     CREATE INDEX pages_by_batch ON pages (batch);
+    """,
+    # Phones (DESIGN §7). A record per message; `own_*` is a phone vote's content on its
+    # own (NULL for paper, whose status is decide_paper's), which re-deciding needs.
+    # `claims` holds the one vote that uses an identity (a code, or a phone under
+    # identity: phone): a UNIQUE key, so two webhook processes never both accept it.
+    3: """
+    ALTER TABLE records ADD COLUMN phone_hash TEXT;
+    ALTER TABLE records ADD COLUMN hidden_caller INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN own_status TEXT;
+    ALTER TABLE records ADD COLUMN own_reasons TEXT;
+    CREATE UNIQUE INDEX records_one_per_message ON records (source) WHERE channel <> 'paper';
+    CREATE INDEX records_by_phone ON records (phone_hash);
+    CREATE TABLE claims (
+        identity TEXT PRIMARY KEY,
+        record_id INTEGER NOT NULL REFERENCES records(record_id),
+        claimed_at TEXT NOT NULL
+    );
+    CREATE TABLE sms_messages (
+        message_sid TEXT PRIMARY KEY,
+        account_sid TEXT NOT NULL,
+        phone_hash TEXT,
+        hidden_caller INTEGER NOT NULL DEFAULT 0,
+        body TEXT,
+        num_segments INTEGER,
+        num_media INTEGER NOT NULL DEFAULT 0,
+        via TEXT NOT NULL CHECK (via IN ('webhook', 'pull', 'import')),
+        sent_at TEXT NOT NULL,
+        twilio_time INTEGER NOT NULL DEFAULT 0,
+        stored_at TEXT NOT NULL,
+        intent TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        wrong_code INTEGER NOT NULL DEFAULT 0,
+        code_hash TEXT,
+        language TEXT,
+        record_id INTEGER NOT NULL REFERENCES records(record_id),
+        outcome TEXT NOT NULL,
+        reply TEXT,
+        replied INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX sms_wrong_codes_by_phone ON sms_messages (phone_hash, sent_at) WHERE wrong_code = 1;
+    CREATE INDEX sms_wrong_codes ON sms_messages (sent_at) WHERE wrong_code = 1;
+    CREATE TABLE sms_alarms (
+        hour TEXT PRIMARY KEY,
+        wrong_codes INTEGER NOT NULL,
+        raised_at TEXT NOT NULL
+    );
+    """,
+    # Review (issue 6): people's decisions beside the machine's reading, never over it.
+    # `review_items.version` is bumped by every decision, confirmation and undo of an item
+    # (optimistic versioning: two reviewers never silently overwrite each other).
+    4: """
+    CREATE TABLE reviewers (
+        name TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE review_items (
+        item TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    );
+    CREATE TABLE review_decisions (
+        decision_id {id},
+        item TEXT NOT NULL,
+        action TEXT NOT NULL,
+        record_id INTEGER,
+        page_source TEXT,
+        body TEXT NOT NULL DEFAULT '{}',
+        machine TEXT NOT NULL DEFAULT '{}',
+        reviewer TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        needs_confirmation INTEGER NOT NULL DEFAULT 0,
+        confirmed_by TEXT,
+        confirmed_at TEXT,
+        undone_by TEXT,
+        undone_at TEXT,
+        applied TEXT
+    );
+    CREATE INDEX review_decisions_by_item ON review_decisions (item, decision_id);
+    CREATE INDEX review_decisions_by_record ON review_decisions (record_id);
     """,
 }
 

@@ -33,7 +33,13 @@ step "4. Previews of the printed ballots"
 python -m forms.preview "$POLL"/out/ballots-de-000001.pdf --pages 1-2 -o "$OUT/preview-poll-de.png"
 python -m forms.preview "$BUDGET"/out/ballots-de-000001.pdf --pages 1-3 -o "$OUT/preview-budget-de.png"
 
-step "5. The audit chain"
+step "5. Votes by SMS: the Twilio webhook on loopback, messages signed as Twilio signs them"
+# The sample poll opens on 3 May 2027; for the demo, voting is open from today on.
+sed -i "s/^opens: .*/opens: $(date -u +%Y-%m-%dT00:00:00+00:00)/" "$POLL/process.yaml"
+python -m sms.demo_sender "$POLL"
+hybrid -C "$POLL" sms
+
+step "6. The audit chain"
 hybrid -C "$POLL" audit verify
 hybrid -C "$BUDGET" audit verify
 

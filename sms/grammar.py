@@ -180,7 +180,27 @@ def yes_no_questions(process: Process) -> list[YesNo]:
     """Questions with exactly two options, one yes and one no: an option is "yes" when
     its id is yes/ja/y/j or one of its texts is Ja/Yes (case and punctuation ignored),
     "no" likewise with no/nein/n and Nein/No."""
-    return [yn for q in process.questions if (yn := _as_yes_no(q)) is not None]
+    return list(_facts(process)[0])
+
+
+def ballot_items(process: Process) -> tuple[BallotItem, ...]:
+    """`process.items()`, worked out once per process (a Process is frozen)."""
+    return _facts(process)[1]
+
+
+_FACTS: dict[int, tuple[Process, tuple[YesNo, ...], tuple[BallotItem, ...]]] = {}
+
+
+def _facts(process: Process) -> tuple[tuple[YesNo, ...], tuple[BallotItem, ...]]:
+    """What every message of a process needs again; kept with the process object itself,
+    so an id reused by another object is never mistaken for it."""
+    hit = _FACTS.get(id(process))
+    if hit is None or hit[0] is not process:
+        if len(_FACTS) >= 64:
+            _FACTS.clear()
+        yes_no = tuple(yn for q in process.questions if (yn := _as_yes_no(q)) is not None)
+        hit = _FACTS[id(process)] = (process, yes_no, tuple(process.items()))
+    return hit[1], hit[2]
 
 
 def yes_no_question(process: Process) -> YesNo | None:
@@ -346,7 +366,7 @@ def _judge(
         if between.strip() in _RANGE_MARKS:
             problems.append(Problem(ProblemKind.RANGE, numbers=(int(left.digits), int(right.digits))))
 
-    by_number = {it.number: it for it in process.items()}
+    by_number = {it.number: it for it in ballot_items(process)}
     named = sorted({int(g.digits) for g in rest})
     unknown = tuple(n for n in named if n not in by_number)
     chosen = [by_number[n] for n in named if n in by_number]

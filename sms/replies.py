@@ -50,6 +50,7 @@ from sms.grammar import (
     IntentKind,
     Problem,
     ProblemKind,
+    ballot_items,
     yes_no_question,
 )
 
@@ -305,7 +306,7 @@ class _Words:
         yes_no = yes_no_question(self.process)
         shown: list[str] = []
         words: list[str] = []
-        by_option = {(it.question, it.option): it.number for it in self.process.items()}
+        by_option = {(it.question, it.option): it.number for it in ballot_items(self.process)}
         for question, options in intent.choices.items():
             for option in options:
                 if yes_no is not None and question == yes_no.question:
@@ -321,7 +322,7 @@ class _Words:
         ids = [q.id for q in self.process.questions]
         if question not in ids:
             return None
-        numbers = [it.number for it in self.process.items() if it.question == question]
+        numbers = [it.number for it in ballot_items(self.process) if it.question == question]
         return ids.index(question) + 1, numbers[0], numbers[-1]
 
 
@@ -395,7 +396,7 @@ def _problem_texts(problem: Problem, w: _Words, example: str) -> list[str]:
     figures its wording needs gets the plain wording (or none: then the generic one)."""
     kind = problem.kind
     again = w["again"]
-    items = w.process.items()
+    items = ballot_items(w.process)
     if kind is ProblemKind.NO_CHOICES:
         return [w["no_choices"].format(example=example)]
     if kind is ProblemKind.UNKNOWN_NUMBER:

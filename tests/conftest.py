@@ -72,3 +72,328 @@ def store_engine(request, monkeypatch: pytest.MonkeyPatch):
     else:
         monkeypatch.delenv("HYBRID_DATABASE_URL", raising=False)
     return request.param
+
+
+# -- the SMS channel: workspaces with issued codes, real `hybrid sms serve` processes ---------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import xml.etree.ElementTree as ElementTree  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SMS_ACCOUNT = "AC" + "7f" * 16
+SMS_TOKEN = "0123456789abcdef0123456789abcdef"
+SMS_PUBLIC_URL = "https://abstimmung.example.de"
+SMS_NUMBER = "+4915792418830"  # channels.sms.number of hybrid/examples/poll.yaml
+
+
+@dataclass
+class SmsWorkspace:
+    """A poll workspace with a store and issued ballots whose plain codes the test knows."""
+
+    root: Path
+    codes: dict  # language → [code, …] (serials in that order)
+    database_url: str | None = None  # PostgreSQL: this workspace's own database
+
+    @property
+    def process(self):
+        from hybrid.workspace import Workspace
+
+        return Workspace(self.root).process
+
+    def open_store(self, create: bool = False):
+        from hybrid.workspace import Workspace
+
+        before = os.environ.get("HYBRID_DATABASE_URL")
+        try:
+            if self.database_url:
+                os.environ["HYBRID_DATABASE_URL"] = self.database_url
+            return Workspace(self.root).open_store(create=create)
+        finally:
+            if before is None:
+                os.environ.pop("HYBRID_DATABASE_URL", None)
+            else:
+                os.environ["HYBRID_DATABASE_URL"] = before
+
+    def environment(self, **extra: str) -> dict:
+        """What a `hybrid` process for this workspace needs: Twilio settings, the store."""
+        env = sms_environment(**extra)
+        if self.database_url:
+            env["HYBRID_DATABASE_URL"] = self.database_url
+        return env
+
+    def query(self, sql: str, params=()) -> list:
+        store = self.open_store()
+        try:
+            return [tuple(row) for row in store.conn.execute(sql, params).fetchall()]
+        finally:
+            store.close()
+
+
+def _poll_yaml(opens: str, closes: str, identity: str, conflicts: str) -> str:
+    text = (REPO / "hybrid" / "examples" / "poll.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^opens: .*$", f"opens: {opens}", text)
+    text = re.sub(r"(?m)^closes: .*$", f"closes: {closes}", text)
+    text = re.sub(r"(?m)^identity: \w+", f"identity: {identity}", text)
+    text = re.sub(r"(?m)^conflicts: \w+", f"conflicts: {conflicts}", text)
+    if identity == "phone":  # phone identity is refused with paper
+        text = re.sub(r"(?m)^  paper:\n(    .*\n)+", "", text)
+    return text
+
+
+@pytest.fixture
+def sms_workspace(tmp_path: Path, request: pytest.FixtureRequest):
+    """`sms_workspace(codes={"de": 5, "en": 2}, opens=…, closes=…, identity=…, conflicts=…)`:
+    a poll workspace (the sample poll, with the given window and rules) whose store has
+    issued ballots with known codes, on the engine HYBRID_DATABASE_URL selects."""
+    from forms.compose import BallotComposer
+    from hybrid.codes import new_code
+
+    made = 0
+
+    def make(codes=None, opens="2020-01-01T00:00:00+01:00", closes="2099-01-01T00:00:00+01:00",
+             identity="code", conflicts="first") -> SmsWorkspace:
+        nonlocal made
+        made += 1
+        root = tmp_path / f"ws{made}"
+        root.mkdir()
+        (root / "process.yaml").write_text(_poll_yaml(opens, closes, identity, conflicts), encoding="utf-8")
+        url = os.environ.get("HYBRID_DATABASE_URL")
+        if url and made > 1:  # every workspace gets its own PostgreSQL database
+            url = request.getfixturevalue("postgres_cluster").new_database()
+        sms_ws = SmsWorkspace(root, {}, url)
+        store = sms_ws.open_store(create=True)
+        issued = sms_ws.codes
+        try:
+            for lang, count in (codes or {"de": 5}).items():
+                layout = BallotComposer(sms_ws.process, lang, False).compose().layout
+                plain = [new_code() for _ in range(count)]
+                with store.transaction():
+                    store.save_layout(layout)
+                    first = store.next_serial()
+                    run = store.start_print_run(first, first + count - 1, layout.layout_hash, "test")
+                    store.issue_ballots(run, layout.layout_hash,
+                                        [(first + i, store.code_hash(c)) for i, c in enumerate(plain)])
+                issued[lang] = plain
+        finally:
+            store.close()
+        return sms_ws
+
+    return make
+
+
+def sms_environment(**extra: str) -> dict:
+    env = dict(os.environ)
+    env.update({"TWILIO_ACCOUNT_SID": SMS_ACCOUNT, "TWILIO_AUTH_TOKEN": SMS_TOKEN, "HYBRID_PUBLIC_URL": SMS_PUBLIC_URL,
+                "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", "")})
+    env.update(extra)
+    return env
+
+
+@dataclass
+class SmsReply:
+    status: int
+    text: str | None  # the <Message> body; None when the TwiML has no Message
+    raw: str
+
+
+class SmsServer:
+    """A `hybrid sms serve --port 0` process on loopback, and a signed client for it."""
+
+    def __init__(self, ws: SmsWorkspace, log_path: Path, args=(), env=None) -> None:
+        import httpx
+
+        self.ws = ws
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", str(REPO / "cli.py"), "-C", str(ws.root), "sms", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=self._log, env=env or ws.environment(), cwd=str(REPO),
+        )
+        line = self._read_banner()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert match, f"no address in {line!r}: {self.log()}"
+        self.url = f"http://127.0.0.1:{match.group(1)}"
+        self.http = httpx.Client(base_url=self.url, timeout=20.0)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if self.http.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None and time.monotonic() < deadline, f"server did not start: {self.log()}"
+            time.sleep(0.05)
+
+    def _read_banner(self) -> str:
+        import select
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                line = self.proc.stdout.readline().decode()
+                if line.startswith("Listening on") or not line:
+                    return line
+            if self.proc.poll() is not None:
+                break
+        raise AssertionError(f"server did not start (exit {self.proc.poll()}): {self.log()}")
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def post(self, params: dict, signature: str | None = "sign", path: str = "/twilio/sms",
+             url: str | None = None) -> SmsReply:
+        from sms.twilio_double import sign
+
+        headers = {}
+        if signature == "sign":
+            headers["X-Twilio-Signature"] = sign(SMS_TOKEN, url or SMS_PUBLIC_URL + path, params)
+        elif signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        response = self.http.post(path, data=params, headers=headers)
+        return SmsReply(response.status_code, _message_of(response.text), response.text)
+
+    def send(self, body: str, sender: str = "+4915112345678", sid: str | None = None, **extra: str) -> SmsReply:
+        """A signed inbound SMS, as Twilio would POST it."""
+        from sms.twilio_double import inbound_params, new_message_sid
+
+        return self.post(inbound_params(sid or new_message_sid(), SMS_ACCOUNT, sender, SMS_NUMBER, body, **extra))
+
+    def stop(self) -> None:
+        self.http.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self._log.close()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.http.close()
+        self.proc.stdout.close()
+        self._log.close()
+
+
+def _message_of(text: str) -> str | None:
+    try:
+        root = ElementTree.fromstring(text.encode())
+    except ElementTree.ParseError:
+        return None
+    message = root.find("Message")
+    return None if message is None else (message.text or "")
+
+
+@pytest.fixture
+def sms_server(tmp_path: Path):
+    """`sms_server(ws, args=(), env=None)` starts `hybrid sms serve` on loopback for the
+    workspace (same engine and key as the test); every server is stopped at the end."""
+    servers: list[SmsServer] = []
+
+    def start(ws: SmsWorkspace, args=(), env=None) -> SmsServer:
+        server = SmsServer(ws, tmp_path / f"server-{len(servers) + 1}.log", args, env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        if server.proc.poll() is None:
+            server.stop()
+
+
+def healthz(server: SmsServer) -> dict:
+    return json.loads(server.http.get("/healthz").text)
+
+
+# -- review (issue 6): a simulated, scanned batch with items of every kind ------------------
+
+REVIEW_DECK_MIX = ("unreadable=0.15,overvote=0.1,faint_pencil=0.1,comment=0.3,cancelled_only=0.05,"
+                   "circle_outside=0.05,qr_damaged=0.05,rescan=0,blank_pages=0,foreign_pages=0,large_print=0,"
+                   "duplex_trays=0,photocopy=0,missing_page=0,feed_slip=0")
+
+
+@dataclass
+class ReviewWorkspace:
+    """A private copy of the scanned review deck: its workspace folder, process and truth."""
+
+    root: Path
+    config: Path
+    truth: dict
+
+    @property
+    def process(self):
+        from hybrid.workspace import Workspace
+
+        return Workspace(self.root).process
+
+    def open_store(self):
+        from hybrid.workspace import Workspace
+
+        return Workspace(self.root).open_store()
+
+
+@pytest.fixture(scope="session")
+def review_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`hybrid simulate` (20 ballots: overvotes, faint pencil, marks beside boxes, comments,
+    damaged QR codes, unreadable pages) then `hybrid scan --received` in the window; built
+    once per run. Tests take a private copy with `review_workspace`."""
+    import json
+
+    from hybrid.definition_file import load_process
+    from hybrid.workspace import Workspace
+    from ocr.batch import run_scan
+    from forms.print_run import print_for_deck
+    from ocr.simulate_deck import DeckMix, simulate_deck
+
+    base = tmp_path_factory.mktemp("review-deck")
+    example = Path(__file__).resolve().parent.parent / "hybrid" / "examples" / "poll.yaml"
+    deck = base / "deck"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("HYBRID_DATABASE_URL", raising=False)
+        mp.delenv("HYBRID_SECRET", raising=False)
+        simulate_deck(load_process(example), deck, count=20, degrade="light", seed=3, printer=print_for_deck,
+                      mix=DeckMix.parse(REVIEW_DECK_MIX))
+        truth = json.loads((deck / "truth.json").read_text(encoding="utf-8"))
+        mp.setenv("XDG_CONFIG_HOME", str(deck / "config"))
+        ws = Workspace(deck / "workspace")
+        store = ws.open_store()
+        try:
+            from datetime import date
+
+            run_scan(ws, store, ws.process, [deck / "scans"], batch="tray-1",
+                     received=date.fromisoformat(truth["received"]), workers=2)
+        finally:
+            store.close()
+    return deck
+
+
+@pytest.fixture
+def review_workspace(review_deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReviewWorkspace:
+    """A private copy of the scanned deck (store, crops, key), with XDG_CONFIG_HOME set to its key."""
+    import json
+    import shutil
+
+    target = tmp_path / "deck"
+    shutil.copytree(review_deck / "config", target / "config")
+    source_ws = review_deck / "workspace"
+    root = target / "workspace"
+    root.mkdir(parents=True)
+    for item in source_ws.iterdir():
+        if item.is_file():
+            shutil.copy2(item, root / item.name)
+    shutil.copytree(source_ws / "scans" / "crops", root / "scans" / "crops")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(target / "config"))
+    truth = json.loads((review_deck / "truth.json").read_text(encoding="utf-8"))
+    return ReviewWorkspace(root=root, config=target / "config", truth=truth)

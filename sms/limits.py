@@ -1,0 +1,98 @@
+"""Limits on guessing codes: per phone, and an alarm for the whole process (DESIGN §4).
+
+A caller may rely on:
+- `locked_out(store, phone_hash, at)`: the phone sent `WRONG_CODES_PER_PHONE` (5) or
+  more messages with a wrong code in the hour up to `at`; while that lasts, its messages
+  get a polite lock-out reply and are not taken. Wrong codes sent meanwhile still count,
+  so a phone that keeps guessing stays locked. Hidden callers have no phone hash and are
+  exempt (they count towards the alarm only).
+- `check_alarm(store, at)`: when more than `ALARM_WRONG_CODES` (50) wrong codes arrived
+  in the hour up to `at`, the first call in that clock hour records an `sms_alarm`
+  audit entry and a row in `sms_alarms`, logs a warning and returns the alarm; None
+  otherwise. Call it inside the message's transaction, after storing a wrong code.
+- `alarm_state(store, now)`: wrong codes in the last hour and the latest alarm, for
+  `hybrid sms` and /healthz.
+Times are compared as stored: ISO 8601 UTC with microseconds (`stamp`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from hybrid import audit
+from hybrid.store import Store, now_utc
+
+WRONG_CODES_PER_PHONE = 5
+LOCKOUT = timedelta(hours=1)
+ALARM_WRONG_CODES = 50
+ALARM_WINDOW = timedelta(hours=1)
+
+log = logging.getLogger("hybrid.sms")
+
+
+def stamp(moment: datetime) -> str:
+    """A time as the SMS tables store it: UTC, microseconds, fixed width (sorts as text)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Alarm:
+    hour: str
+    wrong_codes: int
+    raised_at: str
+
+
+@dataclass(frozen=True)
+class AlarmState:
+    wrong_codes_last_hour: int
+    latest_alarm: Alarm | None
+
+    @property
+    def active(self) -> bool:
+        return self.wrong_codes_last_hour > ALARM_WRONG_CODES
+
+
+def locked_out(store: Store, phone_hash: str, at: datetime) -> bool:
+    row = store.conn.execute(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM sms_messages WHERE phone_hash = ? AND wrong_code = 1 "
+        "AND sent_at > ? AND sent_at <= ? LIMIT ?) AS recent",
+        (phone_hash, stamp(at - LOCKOUT), stamp(at), WRONG_CODES_PER_PHONE),
+    ).fetchone()
+    return row[0] >= WRONG_CODES_PER_PHONE
+
+
+def wrong_codes_between(store: Store, start: datetime, end: datetime) -> int:
+    row = store.conn.execute(
+        "SELECT COUNT(*) FROM sms_messages WHERE wrong_code = 1 AND sent_at > ? AND sent_at <= ?",
+        (stamp(start), stamp(end)),
+    ).fetchone()
+    return int(row[0])
+
+
+def check_alarm(store: Store, at: datetime) -> Alarm | None:
+    hour = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
+    if store.conn.execute("SELECT 1 FROM sms_alarms WHERE hour = ?", (hour,)).fetchone():
+        return None
+    count = wrong_codes_between(store, at - ALARM_WINDOW, at)
+    if count <= ALARM_WRONG_CODES:
+        return None
+    raised = now_utc()
+    cur = store.conn.execute(
+        "INSERT INTO sms_alarms (hour, wrong_codes, raised_at) VALUES (?, ?, ?) ON CONFLICT (hour) DO NOTHING",
+        (hour, count, raised),
+    )
+    if cur.rowcount == 0:
+        return None  # another process raised it first
+    audit.append(store, "sms_alarm", {"hour": hour, "wrong_codes": count, "threshold": ALARM_WRONG_CODES})
+    log.warning("ALARM: %d wrong codes in the last hour (more than %d): someone may be guessing codes",
+                count, ALARM_WRONG_CODES)
+    return Alarm(hour, count, raised)
+
+
+def alarm_state(store: Store, now: datetime | None = None) -> AlarmState:
+    now = now or datetime.now(timezone.utc)
+    count = wrong_codes_between(store, now - ALARM_WINDOW, now)
+    row = store.conn.execute("SELECT hour, wrong_codes, raised_at FROM sms_alarms ORDER BY hour DESC LIMIT 1").fetchone()
+    return AlarmState(count, Alarm(*row) if row else None)

@@ -1,0 +1,465 @@
+"""One inbound SMS, from Twilio's fields to the store and back to a reply (DESIGN §7).
+
+`SmsService.receive(message, via)` is what the webhook, `sms pull` and `sms import`
+all call; each message is ONE write transaction. A caller may rely on:
+- The message is stored (table `sms_messages`, key MessageSid) together with exactly one
+  record (`records`, channel `sms`, source `sms:<MessageSid>`) before a reply is
+  returned. The sender exists only as the HMAC of its E.164 number; To and the From*/To*
+  location fields are never stored. A MessageSid seen before returns the stored reply
+  and changes nothing (`Handled.replay`).
+- Votes (a code and choices, or a code and choices that cannot be taken) are decided by
+  `hybrid.rules.decide_votes` over every vote of their identity (the code, or the phone
+  under `identity: phone`), from every channel, under a lock on that identity; records
+  of the identity whose decision changes are updated (paper too) with an audit entry.
+  The one COUNTED vote of an identity holds its row in `claims` (a UNIQUE key). The row
+  is read with the votes and moved only from what was read (INSERT … ON CONFLICT DO
+  NOTHING, UPDATE/DELETE … WHERE record_id = what was read); when another process moved
+  it meanwhile, the transaction is rolled back and the message decided again. So even
+  without the lock two processes never both accept a code; the lock only saves retries.
+- The webhook has no Twilio timestamp: a message is timed on arrival, inside the lock,
+  and never before a vote of its identity already stored, so time order is the order
+  in which votes were taken. `sms pull` / `sms import` later put Twilio's time in its
+  place (`backfill`), and the identity is decided again.
+- Record states: a vote → what the rules decide; the content of a vote that cannot be
+  taken → REJECTED (overvote, over_budget where the rule has a name), or SUPERSEDED
+  when another vote of the identity stands; no issued code → REJECTED (unknown_code;
+  no_code when there were no 12 digits); a locked-out phone, a hidden caller under
+  `identity: phone` → REJECTED; HELP, STATUS, Twilio's keywords, chatter → NOT_A_VOTE.
+- The reply is `sms.replies.reply_for`, in the language of the code's ballot; None for
+  Twilio's own keywords (Twilio answers those).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from hybrid import audit, rules
+from hybrid.definition import Process
+from hybrid.errors import StoreProblem
+from hybrid.states import Reason, RecordState
+from hybrid.store import BallotRow, Store, now_utc
+from sms import limits
+from sms.caller import caller_of
+from sms.code_mask import mask_codes
+from sms.grammar import CodeProblem, Intent, IntentKind, ProblemKind, parse_message
+from sms.limits import stamp
+from sms.replies import Outcome, outcome_for, reply_for
+
+log = logging.getLogger("hybrid.sms")
+
+VIAS = ("webhook", "pull", "import")
+MAX_ATTEMPTS = 8
+_NEW = -1  # the vote being taken, before it has a record id
+_LAST = 2**62  # ... and it arrives after every stored vote
+_VOTE_KINDS = (IntentKind.VOTE, IntentKind.INVALID)
+_CONTENT_REASONS = {ProblemKind.OVERVOTE: Reason.OVERVOTE, ProblemKind.OVER_BUDGET: Reason.OVER_BUDGET}
+_WINDOW_OR_VOID = frozenset({Reason.LATE, Reason.EARLY, Reason.VOID_CODE})
+_RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """An inbound message as Twilio describes it; `sender` (From) lives in memory only."""
+
+    message_sid: str
+    account_sid: str
+    body: str
+    sender: str
+    num_segments: int | None = None
+    num_media: int = 0
+    sent_at: datetime | None = None  # Twilio's time (pull, import); None: timed on arrival
+    opt_out_type: str | None = None  # Twilio Advanced Opt-Out: STOP | START | HELP
+
+
+@dataclass(frozen=True)
+class Handled:
+    message_sid: str
+    record_id: int
+    status: RecordState
+    reasons: tuple[Reason, ...]
+    outcome: Outcome
+    reply: str | None
+    intent: str
+    replay: bool = False
+
+
+class _SidTaken(Exception):
+    """Another transaction stored this MessageSid meanwhile."""
+
+
+class _ClaimLost(Exception):
+    """Another transaction changed the identity's claim meanwhile."""
+
+
+@dataclass
+class _Stored:
+    """A stored vote of an identity, as `decide_votes` needs it, and its state now."""
+
+    vote: rules.CastVote
+    status: RecordState
+    reasons: tuple[Reason, ...]
+    serial: int | None
+
+
+class SmsService:
+    """Takes messages for one process and one open store (one thread at a time)."""
+
+    def __init__(self, store: Store, process: Process, clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.process = process
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._languages: dict[str, str] = {}
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def receive(self, message: InboundSms, via: str = "webhook") -> Handled:
+        """Store, decide and word the reply for `message`, in one transaction."""
+        if via not in VIAS:
+            raise ValueError(f"via {via!r}")
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with self.store.transaction():
+                    stored = self.stored(message.message_sid)
+                    if stored is not None:
+                        return stored
+                    return self._take(message, via)
+            except (_SidTaken, _ClaimLost):
+                continue  # rolled back; the next attempt sees what the other process committed
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) in _RETRY_STATES:
+                    log.info("message %s: %s; trying again", message.message_sid, type(exc).__name__)
+                    continue
+                raise
+        raise StoreProblem(f"message {message.message_sid}: the store kept changing under it; try again")
+
+    def backfill(self, message: InboundSms, via: str) -> tuple[str, Handled]:
+        """`sms pull` / `sms import`: store a message the webhook missed ("stored"), put
+        Twilio's time on one it stored ("retimed"), or leave it ("already")."""
+        if message.sent_at is not None:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    with self.store.transaction():
+                        done = self._retime(message.message_sid, message.sent_at)
+                        if done is not None:
+                            return done
+                        break
+                except _ClaimLost:
+                    continue
+                except Exception as exc:
+                    if getattr(exc, "sqlstate", None) in _RETRY_STATES:
+                        continue
+                    raise
+        handled = self.receive(message, via)
+        if handled.replay and message.sent_at is not None:
+            return self.backfill(message, via)  # the webhook stored it meanwhile: add Twilio's time
+        return ("already" if handled.replay else "stored"), handled
+
+    def stored(self, message_sid: str) -> Handled | None:
+        row = self.store.conn.execute(
+            "SELECT m.record_id, r.status, r.reasons, m.outcome, m.reply, m.intent FROM sms_messages m "
+            "JOIN records r ON r.record_id = m.record_id WHERE m.message_sid = ?",
+            (message_sid,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Handled(message_sid, row[0], RecordState(row[1]), _reasons(row[2]), Outcome(row[3]), row[4], row[5],
+                       replay=True)
+
+    # -- one new message -------------------------------------------------------------------
+
+    def _take(self, message: InboundSms, via: str) -> Handled:
+        store, process = self.store, self.process
+        now = self.clock()
+        caller = caller_of(message.sender)
+        phone_hash = store.phone_hash(caller.key) if caller.key else None
+        looked_up: dict[str, tuple[str, BallotRow | None]] = {}
+
+        def is_issued(code: str) -> bool:
+            code_hash = store.code_hash(code)
+            row = store.ballot_by_code_hash(code_hash)
+            looked_up[code] = (code_hash, row)
+            return row is not None
+
+        intent = _opt_out(parse_message(message.body or "", process, is_issued), message)
+        code_hash, ballot = looked_up.get(intent.code, (None, None)) if intent.code else (None, None)
+        lang = self._language(ballot.layout_hash) if ballot else self._guess_language(message.body or "")
+        provisional = message.sent_at or now
+        locked = (phone_hash is not None and intent.kind is not IntentKind.TWILIO_KEYWORD
+                  and limits.locked_out(store, phone_hash, provisional))
+        hidden_refused = caller.hidden and process.identity == "phone" and intent.kind in (
+            *_VOTE_KINDS, IntentKind.NEED_CODE)
+        is_vote = intent.kind in _VOTE_KINDS and not locked and not hidden_refused
+
+        identity = rules.identity_key(process, code_hash, phone_hash) if is_vote else None
+        stored: dict[int, _Stored] = {}
+        holder = None
+        if identity is not None:
+            store.conn.lock(f"identity:{identity}")
+            stored, holder = self._votes(identity)
+        at = message.sent_at or _after(now, stored)
+        outside = rules.in_window(process, at)
+
+        decisions: dict[int, rules.Decision] = {}
+        own_status = own_reasons = None
+        reasons: tuple[Reason, ...] = ()
+        if intent.kind is IntentKind.TWILIO_KEYWORD:
+            status, outcome = RecordState.NOT_A_VOTE, Outcome.NO_REPLY
+        elif locked:
+            status, outcome = RecordState.REJECTED, Outcome.LOCKED_OUT
+        elif hidden_refused:
+            status, outcome = RecordState.REJECTED, Outcome.HIDDEN_CALLER
+        elif is_vote:
+            content = tuple(dict.fromkeys(_CONTENT_REASONS[p.kind] for p in intent.problems if p.kind in _CONTENT_REASONS))
+            own = None if intent.kind is IntentKind.VOTE else rules.Decision(RecordState.REJECTED, content, intent.choices)
+            own_status = "counted" if own is None else "rejected"
+            own_reasons = content
+            new = rules.CastVote(_NEW, "sms", intent.choices, at=at, own=own,
+                                 void_code=ballot is not None and ballot.state == "void",
+                                 hidden_caller=caller.hidden, arrival=_LAST)
+            decisions = rules.decide_votes(process, [s.vote for s in stored.values()] + [new])
+            decision = decisions.pop(_NEW)
+            status, reasons = decision.state, decision.reasons
+            if intent.kind is IntentKind.VOTE or set(reasons) & _WINDOW_OR_VOID:
+                replaced = status is RecordState.COUNTED and any(
+                    s.status is RecordState.COUNTED and s.vote.channel in rules.PHONE_CHANNELS
+                    and decisions[vote_id].state is RecordState.SUPERSEDED for vote_id, s in stored.items())
+                outcome = outcome_for(status, reasons, replaced=replaced)
+            else:
+                outcome = Outcome.INVALID
+        elif intent.kind is IntentKind.NEED_CODE:
+            status = RecordState.REJECTED
+            code_reason = Reason.NO_CODE if intent.code_problem is CodeProblem.MISSING else Reason.UNKNOWN_CODE
+            reasons = ((outside,) if outside else ()) + (code_reason,)
+            outcome = _window_outcome(outside) or Outcome.NEED_CODE
+        elif intent.kind is IntentKind.STATUS:
+            status = RecordState.NOT_A_VOTE
+            outcome = self._status(code_hash) if intent.code else Outcome.STATUS_NEED_CODE
+        elif intent.kind is IntentKind.HELP:
+            status, outcome = RecordState.NOT_A_VOTE, Outcome.HELP
+        else:
+            status, outcome = RecordState.NOT_A_VOTE, Outcome.CHATTER
+        reply = reply_for(outcome, lang, process, intent=intent)
+
+        record_id = self._insert_record(
+            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
+            "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
+            "VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (code_hash if is_vote else None, ballot.serial if (is_vote and ballot) else None,
+             f"sms:{message.message_sid}", stamp(at), status.value, _json_reasons(reasons),
+             _json_choices(intent.choices if is_vote else {}), now_utc(), phone_hash if is_vote else None,
+             int(caller.hidden), own_status, _json_reasons(own_reasons) if own_reasons is not None else None))
+        if identity is not None:
+            decisions[record_id] = rules.Decision(status, reasons)
+            self._apply(identity, stored, holder, decisions)
+        detail = {"truncated": intent.truncated}
+        if intent.code_problem is not None:
+            detail["code_problem"] = intent.code_problem.value
+        if intent.problems:
+            detail["problems"] = [p.kind.value for p in intent.problems]
+        if intent.keyword:
+            detail["keyword"] = intent.keyword
+        if locked:
+            detail["locked_out"] = True
+        cur = store.conn.execute(
+            "INSERT INTO sms_messages (message_sid, account_sid, phone_hash, hidden_caller, body, num_segments, "
+            "num_media, via, sent_at, twilio_time, stored_at, intent, detail, wrong_code, code_hash, language, "
+            "record_id, outcome, reply, replied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (message_sid) DO NOTHING",
+            (message.message_sid, message.account_sid, phone_hash, int(caller.hidden), mask_codes(message.body or "", intent.code),
+             message.num_segments, message.num_media, via, stamp(at), int(message.sent_at is not None), now_utc(),
+             intent.kind.value, json.dumps(detail, sort_keys=True), int(intent.wrong_code), code_hash, lang,
+             record_id, outcome.value, reply, int(via == "webhook")),
+        )
+        if cur.rowcount == 0:
+            raise _SidTaken
+        if intent.wrong_code:
+            limits.check_alarm(store, at)
+        audit.append(store, "sms", {
+            "source": f"sms:{message.message_sid}", "record_id": record_id, "via": via, "intent": intent.kind.value,
+            "status": status.value, "reasons": [r.value for r in reasons], "outcome": outcome.value,
+            "serial": ballot.serial if (is_vote and ballot) else None,
+        })
+        log.debug("message %s via %s: %s → %s (%s)", message.message_sid, via, intent.kind.value, status.value,
+                  outcome.value)
+        return Handled(message.message_sid, record_id, status, reasons, outcome, reply, intent.kind.value)
+
+    def _insert_record(self, sql: str, params: tuple) -> int:
+        """The message's record; _SidTaken when another transaction stored the same
+        message meanwhile (the UNIQUE source waited for it, then refused ours)."""
+        try:
+            return self.store.conn.insert(sql, params, returning="record_id")
+        except Exception as exc:
+            if isinstance(exc, sqlite3.IntegrityError) or getattr(exc, "sqlstate", None) == "23505":
+                raise _SidTaken from None
+            raise
+
+    # -- Twilio's time, later --------------------------------------------------------------
+
+    def _retime(self, message_sid: str, sent_at: datetime) -> tuple[str, Handled] | None:
+        """Put Twilio's time on a stored message and decide its identity again; None when not stored."""
+        store = self.store
+        row = store.conn.execute(
+            "SELECT m.sent_at, m.twilio_time, m.record_id, r.code_hash, r.phone_hash, r.own_status "
+            "FROM sms_messages m JOIN records r ON r.record_id = m.record_id WHERE m.message_sid = ?",
+            (message_sid,),
+        ).fetchone()
+        if row is None:
+            return None
+        handled = self.stored(message_sid)
+        assert handled is not None
+        when = stamp(sent_at)
+        if row[1] and row[0] == when:
+            return "already", handled
+        identity = rules.identity_key(self.process, row[3], row[4]) if row[5] is not None else None
+        if identity is not None:
+            store.conn.lock(f"identity:{identity}")  # before the audit lock, as when a message is taken
+        store.conn.execute("UPDATE sms_messages SET sent_at = ?, twilio_time = 1 WHERE message_sid = ?",
+                           (when, message_sid))
+        store.conn.execute("UPDATE records SET received_at = ?, updated_at = ? WHERE record_id = ?",
+                           (when, now_utc(), row[2]))
+        if identity is not None:
+            stored, holder = self._votes(identity)
+            decisions = rules.decide_votes(self.process, [s.vote for s in stored.values()])
+            self._apply(identity, stored, holder, decisions)
+        audit.append(store, "sms_time", {"source": f"sms:{message_sid}", "record_id": row[2], "sent_at": when})
+        return "retimed", self.stored(message_sid) or handled
+
+    # -- the votes of one identity ---------------------------------------------------------
+
+    def _votes(self, identity: str) -> tuple[dict[int, _Stored], int | None]:
+        """The identity's stored votes, and the record holding its claim, read together
+        (one statement: one snapshot). No votes means no claim: a claim names a vote."""
+        kind, _, value = identity.partition(":")
+        column = "r.code_hash" if kind == "code" else "r.phone_hash"
+        rows = self.store.conn.execute(
+            "SELECT r.record_id, r.channel, r.status, r.reasons, r.choices, r.received_at, r.own_status, "
+            "r.own_reasons, r.hidden_caller, r.serial, b.state, "
+            "(SELECT c.record_id FROM claims c WHERE c.identity = ?) FROM records r "
+            "LEFT JOIN ballots b ON b.code_hash = r.code_hash "
+            f"WHERE {column} = ? AND (r.channel = 'paper' OR r.own_status IS NOT NULL)",
+            (identity, value),
+        ).fetchall()
+        found: dict[int, _Stored] = {}
+        holder = rows[0][11] if rows else None
+        for record_id, channel, status, reasons, choices, received_at, own_status, own_reasons, hidden, serial, \
+                ballot_state, _ in rows:
+            state, why, chosen = RecordState(status), _reasons(reasons), _choices(choices)
+            if channel == "paper":
+                vote = rules.CastVote(record_id, channel, chosen,
+                                      received=date.fromisoformat(received_at[:10]) if received_at else None,
+                                      own=rules.own_paper_decision(state, why, chosen),
+                                      void_code=ballot_state == "void", arrival=record_id)
+            else:
+                own = None if own_status == "counted" else rules.Decision(RecordState.REJECTED, _reasons(own_reasons),
+                                                                          chosen)
+                vote = rules.CastVote(record_id, channel, chosen,
+                                      at=datetime.fromisoformat(received_at) if received_at else None, own=own,
+                                      void_code=ballot_state == "void", hidden_caller=bool(hidden), arrival=record_id)
+            found[record_id] = _Stored(vote, state, why, serial)
+        return found, holder
+
+    def _apply(self, identity: str, stored: dict[int, _Stored], holder: int | None,
+               decisions: dict[int, rules.Decision]) -> None:
+        """Write the decisions that changed (with audit entries) and move the identity's claim
+        from `holder` (as read with the votes): if another transaction moved it meanwhile,
+        the decisions rest on votes that are no longer all the votes, so _ClaimLost."""
+        store = self.store
+        changed = [record_id for record_id, decision in decisions.items() if record_id in stored
+                   and (stored[record_id].status, stored[record_id].reasons) != (decision.state, decision.reasons)]
+        if changed:
+            # Scanning takes the audit lock before it updates a paper record: so do we, or
+            # the two could each hold what the other waits for.
+            store.conn.lock("audit")
+        for record_id in changed:
+            before, decision = stored[record_id], decisions[record_id]
+            store.conn.execute("UPDATE records SET status = ?, reasons = ?, updated_at = ? WHERE record_id = ?",
+                               (decision.state.value, _json_reasons(decision.reasons), now_utc(), record_id))
+            audit.append(store, "decision", {"record_id": record_id, "channel": before.vote.channel,
+                                             "serial": before.serial, "status": decision.state.value,
+                                             "reasons": [r.value for r in decision.reasons]})
+        counted = [record_id for record_id, d in decisions.items() if d.state is RecordState.COUNTED]
+        if len(counted) > 1:  # the rules never do this; refuse to store it
+            raise StoreProblem(f"{identity}: more than one counted vote ({counted}); nothing was stored")
+        wanted = counted[0] if counted else None
+        if wanted == holder:
+            now = store.conn.execute("SELECT record_id FROM claims WHERE identity = ?", (identity,)).fetchone()
+            if (now[0] if now else None) != holder:
+                raise _ClaimLost  # moved meanwhile: a vote is missing from ours
+            return
+        if holder is None:
+            cur = store.conn.execute(
+                "INSERT INTO claims (identity, record_id, claimed_at) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING",
+                (identity, wanted, now_utc()))
+        elif wanted is None:
+            cur = store.conn.execute("DELETE FROM claims WHERE identity = ? AND record_id = ?", (identity, holder))
+        else:
+            cur = store.conn.execute(
+                "UPDATE claims SET record_id = ?, claimed_at = ? WHERE identity = ? AND record_id = ?",
+                (wanted, now_utc(), identity, holder))
+        if cur.rowcount == 0:
+            raise _ClaimLost
+
+    # -- small things ----------------------------------------------------------------------
+
+    def _status(self, code_hash: str | None) -> Outcome:
+        found = self.store.conn.execute(
+            "SELECT 1 FROM records WHERE code_hash = ? AND status IN ('counted', 'review') LIMIT 1", (code_hash,)
+        ).fetchone()
+        return Outcome.STATUS_RECEIVED if found else Outcome.STATUS_NOT_RECEIVED
+
+    def _language(self, layout_hash: str) -> str | None:
+        if layout_hash not in self._languages:
+            self._languages.update(self.store.conn.execute("SELECT layout_hash, language FROM layouts").fetchall())
+        return self._languages.get(layout_hash)
+
+    def _guess_language(self, body: str) -> str | None:
+        """Without a code: German for HILFE/JA/NEIN, English for HELP/YES/NO, if the process has it."""
+        words = set(re.findall(r"[^\W\d_]+", body.casefold()))
+        for lang, markers in (("de", {"hilfe", "ja", "nein"}), ("en", {"help", "yes", "no"})):
+            if words & markers and lang in self.process.languages:
+                return lang
+        return None
+
+
+def _after(now: datetime, stored: dict[int, _Stored]) -> datetime:
+    """Arrival time, never before a phone vote of the identity that is already stored."""
+    times = [s.vote.at for s in stored.values() if s.vote.channel in rules.PHONE_CHANNELS and s.vote.at]
+    if times and max(times) >= now:
+        return max(times) + timedelta(microseconds=1)
+    return now
+
+
+def _opt_out(intent: Intent, message: InboundSms) -> Intent:
+    """Twilio's Advanced Opt-Out names its keywords (STOPP, say) in OptOutType."""
+    kind = (message.opt_out_type or "").strip().upper()
+    if kind in ("STOP", "START") and intent.kind is not IntentKind.TWILIO_KEYWORD:
+        return Intent(IntentKind.TWILIO_KEYWORD, keyword=(message.body or "").strip().upper()[:20] or kind)
+    if kind == "HELP" and intent.kind is not IntentKind.HELP:
+        return Intent(IntentKind.HELP, keyword=kind)
+    return intent
+
+
+def _window_outcome(outside: Reason | None) -> Outcome | None:
+    return {Reason.LATE: Outcome.CLOSED, Reason.EARLY: Outcome.NOT_OPEN}.get(outside) if outside else None
+
+
+def _reasons(text: str | None) -> tuple[Reason, ...]:
+    return tuple(Reason(r) for r in json.loads(text or "[]"))
+
+
+def _json_reasons(reasons) -> str:
+    return json.dumps([r.value for r in reasons])
+
+
+def _choices(text: str | None) -> dict[str, tuple[str, ...]]:
+    return {q: tuple(opts) for q, opts in json.loads(text or "{}").items()}
+
+
+def _json_choices(choices) -> str:
+    return json.dumps({q: list(opts) for q, opts in choices.items()}, sort_keys=True)
