@@ -26,6 +26,7 @@ from typing import Iterable
 import yaml
 
 from hybrid.errors import InvalidInput
+from hybrid.text_input import read_utf8
 
 VOTING_STYLES = ("knapsack", "approval")
 
@@ -178,7 +179,7 @@ _HEADER = """\
 def read_selected_investments(csv_path: Path) -> tuple[str, list[ConsulInvestment]]:
     """(export language, selected investments) from a CONSUL investments CSV."""
     name = str(csv_path)
-    text = _read_text(csv_path)
+    text = read_utf8(csv_path, "a CSV file", "export it again from CONSUL, or save it from Excel as 'CSV UTF-8'")
     lines = text.splitlines(keepends=True)
     skipped = 0
     delimiter = None
@@ -261,25 +262,6 @@ def parse_price(feasibility: str, where: str = "") -> int | None:
             raise InvalidInput(f"{where}: price {inside.group(1)!r} has cents; CONSUL prices are whole euros")
         digits = digits[: decimals.start()]
     return int(re.sub(r"[.,]", "", digits))
-
-
-def _read_text(csv_path: Path) -> str:
-    name = str(csv_path)
-    try:
-        raw = Path(csv_path).read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{name}: is a folder, not a CSV file") from None
-    except OSError as exc:
-        raise InvalidInput(f"{name}: cannot read it: {exc.strerror or exc}") from None
-    try:
-        return raw.decode("utf-8-sig")  # CONSUL writes UTF-8; Excel adds a BOM
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InvalidInput(
-            f"{name}:{line}: not UTF-8 text; export it again from CONSUL, or save it from Excel as 'CSV UTF-8'"
-        ) from None
 
 
 def _detect(body: str, delimiter: str | None, name: str) -> tuple[_Columns, str, list[str]]:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from hybrid.definition import Process, RuleError
 from hybrid.errors import InvalidInput
+from hybrid.text_input import read_utf8
 
 Loc = tuple[str | int, ...]
 
@@ -54,22 +55,7 @@ _Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|false)$", re.IGNO
 def load_process(path: Path) -> Process:
     """Read and validate the definition at `path`; errors name `path` as given."""
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{name}: is a folder, not a process.yaml file") from None
-    except OSError as exc:
-        raise InvalidInput(f"{name}: cannot read it: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InvalidInput(
-            f"{name}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
-        ) from None
+    text = read_utf8(path, "a process.yaml file")
     return parse_process(text, name)
 
 
