@@ -91,3 +91,26 @@ def check_deck(store: Store, deck: Path) -> DeckCheck:
         elif got != page["state"]:
             result.page_mismatches.append(f"{page['file']} page {page['index']}: {got}, truth {page['state']}")
     return result
+
+
+def main() -> None:
+    """`python -m ocr.deck_check DECK`: how a scanned test deck compares with its truth."""
+    import os
+    import sys
+
+    from hybrid.workspace import Workspace
+    from ocr.simulate_deck import deck_environment
+
+    deck = Path(sys.argv[1])
+    os.environ.update(deck_environment(deck))
+    os.environ.pop("HYBRID_SECRET", None)
+    store = Workspace(deck / "workspace").open_store()
+    result = check_deck(store, deck)
+    print(result.describe())
+    for line in result.miscounted + result.page_mismatches:
+        print(f"  {line}")
+    sys.exit(1 if result.miscounted or result.page_mismatches or result.missing_records else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,15 @@ step "4. Previews of the printed ballots"
 python -m forms.preview "$POLL"/out/ballots-de-000001.pdf --pages 1-2 -o "$OUT/preview-poll-de.png"
 python -m forms.preview "$BUDGET"/out/ballots-de-000001.pdf --pages 1-3 -o "$OUT/preview-budget-de.png"
 
+step "4b. Returned ballots: a simulated tray of 60 filled, scanned ballots (a test deck), read back"
+hybrid -C "$POLL" simulate --count 60 --degrade moderate --seed 1 -o "$OUT/deck"
+RECEIVED=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["received"])' "$OUT/deck/truth.json")
+# Exit code 1 means "done, some ballots wait for a person" (hybrid review list).
+XDG_CONFIG_HOME="$OUT/deck/config" hybrid -C "$OUT/deck/workspace" scan "$OUT/deck/scans" \
+  --received "$RECEIVED" --batch tray-1 || [ $? -eq 1 ]
+python -m ocr.deck_check "$OUT/deck"
+XDG_CONFIG_HOME="$OUT/deck/config" hybrid -C "$OUT/deck/workspace" review list || [ $? -eq 1 ]
+
 step "5. Votes by SMS: the Twilio webhook on loopback, messages signed as Twilio signs them"
 # The sample poll opens on 3 May 2027; for the demo, voting is open from today on.
 sed -i "s/^opens: .*/opens: $(date -u +%Y-%m-%dT00:00:00+00:00)/" "$POLL/process.yaml"
