@@ -36,7 +36,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is needed: apt-get install chromium")
+        pytest.fail("Debian's chromium is needed (make test installs it): apt-get install chromium")
     with sync_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
