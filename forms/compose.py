@@ -407,6 +407,13 @@ def _example_box(x: float, y: float, size: float, cancelled: bool) -> list[Op]:
 # -- blocks of the body -------------------------------------------------------
 
 
+def measured_height(block: _Block, style: Style) -> float:
+    """A block's height, found by drawing it on a scratch page: measure and draw never disagree."""
+    scratch = _PageBuilder("continuation", style, 0.0)
+    block.draw(scratch)
+    return scratch.y
+
+
 class _Block:
     height: float
 
@@ -418,9 +425,7 @@ class _Heading(_Block):
     def __init__(self, composer: BallotComposer, text: str, rule: str) -> None:
         s = composer.style
         self.text, self.rule, self.style = text, rule, s
-        width = RIGHT - LEFT
-        self.height = (3.0 + paragraph_height(text, SANS_BOLD, s.heading, width, s)
-                       + paragraph_height(rule, SANS, s.body, width, s) + 2.5)
+        self.height = measured_height(self, s)
 
     def draw(self, page: _PageBuilder) -> None:
         s = self.style
@@ -477,8 +482,7 @@ class _CommentBlock(_Block):
         s = composer.style
         self.label, self.hint, self.style = label, composer.t["comment_hint"], s
         self.box_h = 22.0 if not composer.large_print else 36.0
-        self.height = 4.0 + paragraph_height(label, SANS_BOLD, s.heading, RIGHT - LEFT, s) + \
-            paragraph_height(self.hint, SANS, s.small, RIGHT - LEFT, s) + 2.0 + self.box_h
+        self.height = measured_height(self, s)
 
     def draw(self, page: _PageBuilder) -> None:
         s = self.style
@@ -498,9 +502,7 @@ class _InfoBlock(_Block):
 
     def __init__(self, composer: BallotComposer) -> None:
         self.composer = composer
-        scratch = _PageBuilder("back", composer.style, 0.0)
-        composer.draw_info(scratch)
-        self.height = scratch.y + 6.0
+        self.height = measured_height(self, composer.style)
 
     def draw(self, page: _PageBuilder) -> None:
         page.y += 6.0
@@ -512,9 +514,7 @@ class _Instructions(_Block):
 
     def __init__(self, composer: BallotComposer) -> None:
         self.t, self.style = composer.t, composer.style
-        scratch = _PageBuilder("front", composer.style, 0.0)
-        self.draw(scratch)
-        self.height = scratch.y
+        self.height = measured_height(self, composer.style)
 
     def draw(self, page: _PageBuilder) -> None:
         t, s = self.t, self.style
