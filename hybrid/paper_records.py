@@ -3,7 +3,8 @@
 `ingest_page` runs inside the caller's transaction (one per page). It is idempotent
 (a page already stored is returned as it was), so a batch killed half-way resumes
 without double counting. A ballot's record is re-evaluated by the rules module
-whenever one of its pages arrives.
+whenever one of its pages arrives, then decided again with every other vote of its code
+(an SMS or call that came first: `hybrid.identity_votes`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from hybrid import audit, rules
+from hybrid import audit, identity_votes, rules
 from hybrid.definition import Process
 from hybrid.layout import Layout
 from hybrid.states import MarkState, PageState, Reason, RecordState
@@ -116,6 +117,9 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
         return PageOutcome(page.source, PageState(existing[0]), tuple(Reason(r) for r in json.loads(existing[1])),
                            existing[2], None, existing[3], already_stored=True)
     state, reasons, code_hash = _classify(store, process, layouts, page)
+    identity = rules.identity_key(process, code_hash, None) if state is PageState.IDENTIFIED and code_hash else None
+    if identity is not None:
+        identity_votes.lock_identity(store, identity)  # before the audit lock, as every writer does
     serial = store.ballot_by_code_hash(code_hash).serial if (code_hash and state is not PageState.REJECTED) else None
     store.conn.execute(
         "INSERT INTO pages (source, input_sha256, page_no, batch, state, reasons, code_hash, serial, ballot_page, "
@@ -135,7 +139,11 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
 
 
 def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: str) -> tuple[int, RecordState]:
-    """Re-evaluate the paper record of one code from all its identified pages."""
+    """Re-evaluate the paper record of one code from all its identified pages, then decide
+    it again with every other vote of the code (an SMS or call may have come first)."""
+    identity = rules.identity_key(process, code_hash, None)
+    assert identity is not None
+    identity_votes.lock_identity(store, identity)
     rows = store.conn.execute(
         "SELECT source, ballot_page, reasons, reading, received, serial FROM pages "
         "WHERE code_hash = ? AND state = ? ORDER BY created_at, source",
@@ -187,4 +195,4 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
         audit.append(store, "decision", {"record_id": record_id, "channel": "paper", "serial": serial,
                                          "status": decision.state.value,
                                          "reasons": [r.value for r in decision.reasons]})
-    return record_id, decision.state
+    return record_id, identity_votes.redecide(store, process, identity)[record_id].state

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hybrid import audit, paper_records, rules
+from hybrid import audit, identity_votes, paper_records, rules
 from hybrid.definition import Process
 from hybrid.errors import HybridError, InvalidInput
 from hybrid.layout import Layout
@@ -1237,7 +1237,11 @@ def _revert_identification(store: Store, process: Process, decision: ReviewDecis
         paper_records.rejudge_ballot(store, process, store.layouts()[ballot.layout_hash], code_hash)
     elif applied.get("record_created"):
         store.conn.execute("UPDATE pages SET record_id = NULL WHERE record_id = ?", (record_id,))
+        store.conn.execute("DELETE FROM claims WHERE record_id = ?", (record_id,))
         store.conn.execute("DELETE FROM records WHERE record_id = ?", (record_id,))
+        identity = rules.identity_key(process, code_hash, None)
+        if identity is not None:
+            identity_votes.redecide(store, process, identity)  # an SMS of the code may stand again
     audit.append(store, "review", {"event": "identification_undone", "item": decision.item,
                                    "decision_id": decision.decision_id, "source": decision.page_source,
                                    "record_id": record_id, "record_removed": not remaining})

@@ -20,7 +20,7 @@ from hybrid.layout import Layout
 from hybrid.secret_key import fingerprint, keyed_hash, load_key
 
 STORE_FILE = "hybrid.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs", "lustre"}
 
 MIGRATIONS: dict[int, str] = {
@@ -195,6 +195,27 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX review_decisions_by_item ON review_decisions (item, decision_id);
     CREATE INDEX review_decisions_by_record ON review_decisions (record_id);
+    """,
+    # Voice calls (issue 7): the menu's state by CallSid, so any server process answers any
+    # step; `state` is the menu's JSON (step, tries, choices so far). `twilio_deleted`
+    # marks messages and calls that `hybrid purge` has deleted at Twilio.
+    5: """
+    CREATE TABLE voice_calls (
+        call_sid TEXT PRIMARY KEY,
+        account_sid TEXT NOT NULL,
+        phone_hash TEXT,
+        hidden_caller INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        language TEXT,
+        state TEXT NOT NULL DEFAULT '{}',
+        code_hash TEXT,
+        wrong_codes INTEGER NOT NULL DEFAULT 0,
+        record_id INTEGER REFERENCES records(record_id),
+        outcome TEXT,
+        twilio_deleted INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE sms_messages ADD COLUMN twilio_deleted INTEGER NOT NULL DEFAULT 0;
     """,
 }
 

@@ -37,11 +37,12 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
-from hybrid import audit, rules
+from hybrid import audit, identity_votes, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
+from hybrid.identity_votes import ClaimLost, StoredVote, choices_json, reasons_from_json, reasons_json
 from hybrid.states import Reason, RecordState
 from hybrid.store import BallotRow, Store, now_utc
 from sms import limits
@@ -93,20 +94,6 @@ class _SidTaken(Exception):
     """Another transaction stored this MessageSid meanwhile."""
 
 
-class _ClaimLost(Exception):
-    """Another transaction changed the identity's claim meanwhile."""
-
-
-@dataclass
-class _Stored:
-    """A stored vote of an identity, as `decide_votes` needs it, and its state now."""
-
-    vote: rules.CastVote
-    status: RecordState
-    reasons: tuple[Reason, ...]
-    serial: int | None
-
-
 class SmsService:
     """Takes messages for one process and one open store (one thread at a time)."""
 
@@ -129,7 +116,7 @@ class SmsService:
                     if stored is not None:
                         return stored
                     return self._take(message, via)
-            except (_SidTaken, _ClaimLost):
+            except (_SidTaken, ClaimLost):
                 continue  # rolled back; the next attempt sees what the other process committed
             except Exception as exc:
                 if getattr(exc, "sqlstate", None) in _RETRY_STATES:
@@ -149,7 +136,7 @@ class SmsService:
                         if done is not None:
                             return done
                         break
-                except _ClaimLost:
+                except ClaimLost:
                     continue
                 except Exception as exc:
                     if getattr(exc, "sqlstate", None) in _RETRY_STATES:
@@ -168,7 +155,7 @@ class SmsService:
         ).fetchone()
         if row is None:
             return None
-        return Handled(message_sid, row[0], RecordState(row[1]), _reasons(row[2]), Outcome(row[3]), row[4], row[5],
+        return Handled(message_sid, row[0], RecordState(row[1]), reasons_from_json(row[2]), Outcome(row[3]), row[4], row[5],
                        replay=True)
 
     # -- one new message -------------------------------------------------------------------
@@ -197,11 +184,11 @@ class SmsService:
         is_vote = intent.kind in _VOTE_KINDS and not locked and not hidden_refused
 
         identity = rules.identity_key(process, code_hash, phone_hash) if is_vote else None
-        stored: dict[int, _Stored] = {}
+        stored: dict[int, StoredVote] = {}
         holder = None
         if identity is not None:
-            store.conn.lock(f"identity:{identity}")
-            stored, holder = self._votes(identity)
+            identity_votes.lock_identity(store, identity)
+            stored, holder = identity_votes.read_votes(self.store, identity)
         at = message.sent_at or _after(now, stored)
         outside = rules.in_window(process, at)
 
@@ -251,12 +238,12 @@ class SmsService:
             "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
             "VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (code_hash if is_vote else None, ballot.serial if (is_vote and ballot) else None,
-             f"sms:{message.message_sid}", stamp(at), status.value, _json_reasons(reasons),
-             _json_choices(intent.choices if is_vote else {}), now_utc(), phone_hash if is_vote else None,
-             int(caller.hidden), own_status, _json_reasons(own_reasons) if own_reasons is not None else None))
+             f"sms:{message.message_sid}", stamp(at), status.value, reasons_json(reasons),
+             choices_json(intent.choices if is_vote else {}), now_utc(), phone_hash if is_vote else None,
+             int(caller.hidden), own_status, reasons_json(own_reasons) if own_reasons is not None else None))
         if identity is not None:
             decisions[record_id] = rules.Decision(status, reasons)
-            self._apply(identity, stored, holder, decisions)
+            identity_votes.apply_decisions(self.store, identity, stored, holder, decisions)
         detail = {"truncated": intent.truncated}
         if intent.code_problem is not None:
             detail["code_problem"] = intent.code_problem.value
@@ -318,92 +305,17 @@ class SmsService:
             return "already", handled
         identity = rules.identity_key(self.process, row[3], row[4]) if row[5] is not None else None
         if identity is not None:
-            store.conn.lock(f"identity:{identity}")  # before the audit lock, as when a message is taken
+            identity_votes.lock_identity(store, identity)  # before the audit lock, as when a message is taken
         store.conn.execute("UPDATE sms_messages SET sent_at = ?, twilio_time = 1 WHERE message_sid = ?",
                            (when, message_sid))
         store.conn.execute("UPDATE records SET received_at = ?, updated_at = ? WHERE record_id = ?",
                            (when, now_utc(), row[2]))
         if identity is not None:
-            stored, holder = self._votes(identity)
+            stored, holder = identity_votes.read_votes(self.store, identity)
             decisions = rules.decide_votes(self.process, [s.vote for s in stored.values()])
-            self._apply(identity, stored, holder, decisions)
+            identity_votes.apply_decisions(self.store, identity, stored, holder, decisions)
         audit.append(store, "sms_time", {"source": f"sms:{message_sid}", "record_id": row[2], "sent_at": when})
         return "retimed", self.stored(message_sid) or handled
-
-    # -- the votes of one identity ---------------------------------------------------------
-
-    def _votes(self, identity: str) -> tuple[dict[int, _Stored], int | None]:
-        """The identity's stored votes, and the record holding its claim, read together
-        (one statement: one snapshot). No votes means no claim: a claim names a vote."""
-        kind, _, value = identity.partition(":")
-        column = "r.code_hash" if kind == "code" else "r.phone_hash"
-        rows = self.store.conn.execute(
-            "SELECT r.record_id, r.channel, r.status, r.reasons, r.choices, r.received_at, r.own_status, "
-            "r.own_reasons, r.hidden_caller, r.serial, b.state, "
-            "(SELECT c.record_id FROM claims c WHERE c.identity = ?) FROM records r "
-            "LEFT JOIN ballots b ON b.code_hash = r.code_hash "
-            f"WHERE {column} = ? AND (r.channel = 'paper' OR r.own_status IS NOT NULL)",
-            (identity, value),
-        ).fetchall()
-        found: dict[int, _Stored] = {}
-        holder = rows[0][11] if rows else None
-        for record_id, channel, status, reasons, choices, received_at, own_status, own_reasons, hidden, serial, \
-                ballot_state, _ in rows:
-            state, why, chosen = RecordState(status), _reasons(reasons), _choices(choices)
-            if channel == "paper":
-                vote = rules.CastVote(record_id, channel, chosen,
-                                      received=date.fromisoformat(received_at[:10]) if received_at else None,
-                                      own=rules.own_paper_decision(state, why, chosen),
-                                      void_code=ballot_state == "void", arrival=record_id)
-            else:
-                own = None if own_status == "counted" else rules.Decision(RecordState.REJECTED, _reasons(own_reasons),
-                                                                          chosen)
-                vote = rules.CastVote(record_id, channel, chosen,
-                                      at=datetime.fromisoformat(received_at) if received_at else None, own=own,
-                                      void_code=ballot_state == "void", hidden_caller=bool(hidden), arrival=record_id)
-            found[record_id] = _Stored(vote, state, why, serial)
-        return found, holder
-
-    def _apply(self, identity: str, stored: dict[int, _Stored], holder: int | None,
-               decisions: dict[int, rules.Decision]) -> None:
-        """Write the decisions that changed (with audit entries) and move the identity's claim
-        from `holder` (as read with the votes): if another transaction moved it meanwhile,
-        the decisions rest on votes that are no longer all the votes, so _ClaimLost."""
-        store = self.store
-        changed = [record_id for record_id, decision in decisions.items() if record_id in stored
-                   and (stored[record_id].status, stored[record_id].reasons) != (decision.state, decision.reasons)]
-        if changed:
-            # Scanning takes the audit lock before it updates a paper record: so do we, or
-            # the two could each hold what the other waits for.
-            store.conn.lock("audit")
-        for record_id in changed:
-            before, decision = stored[record_id], decisions[record_id]
-            store.conn.execute("UPDATE records SET status = ?, reasons = ?, updated_at = ? WHERE record_id = ?",
-                               (decision.state.value, _json_reasons(decision.reasons), now_utc(), record_id))
-            audit.append(store, "decision", {"record_id": record_id, "channel": before.vote.channel,
-                                             "serial": before.serial, "status": decision.state.value,
-                                             "reasons": [r.value for r in decision.reasons]})
-        counted = [record_id for record_id, d in decisions.items() if d.state is RecordState.COUNTED]
-        if len(counted) > 1:  # the rules never do this; refuse to store it
-            raise StoreProblem(f"{identity}: more than one counted vote ({counted}); nothing was stored")
-        wanted = counted[0] if counted else None
-        if wanted == holder:
-            now = store.conn.execute("SELECT record_id FROM claims WHERE identity = ?", (identity,)).fetchone()
-            if (now[0] if now else None) != holder:
-                raise _ClaimLost  # moved meanwhile: a vote is missing from ours
-            return
-        if holder is None:
-            cur = store.conn.execute(
-                "INSERT INTO claims (identity, record_id, claimed_at) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING",
-                (identity, wanted, now_utc()))
-        elif wanted is None:
-            cur = store.conn.execute("DELETE FROM claims WHERE identity = ? AND record_id = ?", (identity, holder))
-        else:
-            cur = store.conn.execute(
-                "UPDATE claims SET record_id = ?, claimed_at = ? WHERE identity = ? AND record_id = ?",
-                (wanted, now_utc(), identity, holder))
-        if cur.rowcount == 0:
-            raise _ClaimLost
 
     # -- small things ----------------------------------------------------------------------
 
@@ -427,7 +339,7 @@ class SmsService:
         return None
 
 
-def _after(now: datetime, stored: dict[int, _Stored]) -> datetime:
+def _after(now: datetime, stored: dict[int, StoredVote]) -> datetime:
     """Arrival time, never before a phone vote of the identity that is already stored."""
     times = [s.vote.at for s in stored.values() if s.vote.channel in rules.PHONE_CHANNELS and s.vote.at]
     if times and max(times) >= now:
@@ -447,19 +359,3 @@ def _opt_out(intent: Intent, message: InboundSms) -> Intent:
 
 def _window_outcome(outside: Reason | None) -> Outcome | None:
     return {Reason.LATE: Outcome.CLOSED, Reason.EARLY: Outcome.NOT_OPEN}.get(outside) if outside else None
-
-
-def _reasons(text: str | None) -> tuple[Reason, ...]:
-    return tuple(Reason(r) for r in json.loads(text or "[]"))
-
-
-def _json_reasons(reasons) -> str:
-    return json.dumps([r.value for r in reasons])
-
-
-def _choices(text: str | None) -> dict[str, tuple[str, ...]]:
-    return {q: tuple(opts) for q, opts in json.loads(text or "{}").items()}
-
-
-def _json_choices(choices) -> str:
-    return json.dumps({q: list(opts) for q, opts in choices.items()}, sort_keys=True)

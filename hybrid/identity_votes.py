@@ -1,0 +1,153 @@
+"""Every stored vote of one identity, decided together and written back (DESIGN §7).
+
+The SMS service, the voice menu, paper ingest and `merge` all go through here, so an
+identity (a code, or a phone under `identity: phone`) is decided by `rules.decide_votes`
+from the same reading of the store wherever a vote comes from. A caller may rely on:
+- `read_votes` reads the identity's votes and the record holding its claim in one
+  statement (one snapshot); `cast_vote` turns one stored row into a `rules.CastVote`.
+- `apply_decisions` writes only the decisions that changed (with an audit entry each) and
+  moves the identity's claim from the holder that was read (INSERT … ON CONFLICT DO
+  NOTHING, UPDATE/DELETE … WHERE record_id = the holder); when another transaction moved
+  it meanwhile, `ClaimLost` is raised and the caller must roll back and try again.
+- Call inside a transaction, after `lock_identity`: the per-identity lock is taken before
+  the audit lock by every writer, so two writers never wait for each other in a circle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from hybrid import audit, rules
+from hybrid.definition import Process
+from hybrid.errors import StoreProblem
+from hybrid.states import Reason, RecordState
+from hybrid.store import Store, now_utc
+
+
+class ClaimLost(Exception):
+    """Another transaction changed the identity's claim meanwhile: roll back and try again."""
+
+
+@dataclass
+class StoredVote:
+    """A stored vote of an identity, as `decide_votes` needs it, and its state now."""
+
+    vote: rules.CastVote
+    status: RecordState
+    reasons: tuple[Reason, ...]
+    serial: int | None
+
+
+# The columns `cast_vote` reads, in its argument order (with the ballot's state joined in).
+VOTE_COLUMNS = ("r.record_id, r.channel, r.status, r.reasons, r.choices, r.received_at, r.own_status, "
+                "r.own_reasons, r.hidden_caller, r.serial, b.state")
+
+
+def reasons_from_json(text: str | None) -> tuple[Reason, ...]:
+    return tuple(Reason(r) for r in json.loads(text or "[]"))
+
+
+def reasons_json(reasons: Iterable[Reason]) -> str:
+    return json.dumps([r.value for r in reasons])
+
+
+def choices_from_json(text: str | None) -> dict[str, tuple[str, ...]]:
+    return {q: tuple(opts) for q, opts in json.loads(text or "{}").items()}
+
+
+def choices_json(choices: Mapping[str, Iterable[str]]) -> str:
+    return json.dumps({q: list(opts) for q, opts in choices.items()}, sort_keys=True)
+
+
+def cast_vote(record_id: int, channel: str, status: str, reasons: str | None, choices: str | None,
+              received_at: str | None, own_status: str | None, own_reasons: str | None, hidden_caller: int,
+              serial: int | None, ballot_state: str | None) -> StoredVote:
+    """One stored record (the VOTE_COLUMNS of a row) as a vote for `rules.decide_votes`.
+
+    Paper: its own decision is the stored one without what other channels did to it
+    (`rules.own_paper_decision`); phones: counted unless its content could not be taken."""
+    state, why, chosen = RecordState(status), reasons_from_json(reasons), choices_from_json(choices)
+    void = ballot_state == "void"
+    if channel == "paper":
+        vote = rules.CastVote(record_id, channel, chosen,
+                              received=date.fromisoformat(received_at[:10]) if received_at else None,
+                              own=rules.own_paper_decision(state, why, chosen), void_code=void, arrival=record_id)
+    else:
+        own = None if own_status == "counted" else rules.Decision(RecordState.REJECTED, reasons_from_json(own_reasons),
+                                                                  chosen)
+        vote = rules.CastVote(record_id, channel, chosen,
+                              at=datetime.fromisoformat(received_at) if received_at else None, own=own,
+                              void_code=void, hidden_caller=bool(hidden_caller), arrival=record_id)
+    return StoredVote(vote, state, why, serial)
+
+
+def lock_identity(store: Store, identity: str) -> None:
+    store.conn.lock(f"identity:{identity}")
+
+
+def read_votes(store: Store, identity: str) -> tuple[dict[int, StoredVote], int | None]:
+    """The identity's stored votes, and the record holding its claim, read together.
+    No votes means no claim: a claim names a vote."""
+    kind, _, value = identity.partition(":")
+    column = "r.code_hash" if kind == "code" else "r.phone_hash"
+    rows = store.conn.execute(
+        f"SELECT {VOTE_COLUMNS}, (SELECT c.record_id FROM claims c WHERE c.identity = ?) FROM records r "
+        "LEFT JOIN ballots b ON b.code_hash = r.code_hash "
+        f"WHERE {column} = ? AND (r.channel = 'paper' OR r.own_status IS NOT NULL)",
+        (identity, value),
+    ).fetchall()
+    found = {row[0]: cast_vote(*row[:11]) for row in rows}
+    return found, (rows[0][11] if rows else None)
+
+
+def apply_decisions(store: Store, identity: str, stored: Mapping[int, StoredVote], holder: int | None,
+                    decisions: Mapping[int, rules.Decision], *, by: str | None = None) -> list[int]:
+    """Write the decisions that changed (with audit entries) and move the claim; returns
+    the record ids that changed. `decisions` may name a record not in `stored` (a vote
+    just inserted): it only takes part in the claim. `by` names who re-decided (merge)."""
+    changed = [record_id for record_id, decision in decisions.items() if record_id in stored
+               and (stored[record_id].status, stored[record_id].reasons) != (decision.state, decision.reasons)]
+    if changed:
+        store.conn.lock("audit")  # scanning takes it before updating a paper record: so do we
+    for record_id in changed:
+        before, decision = stored[record_id], decisions[record_id]
+        store.conn.execute("UPDATE records SET status = ?, reasons = ?, updated_at = ? WHERE record_id = ?",
+                           (decision.state.value, reasons_json(decision.reasons), now_utc(), record_id))
+        body = {"record_id": record_id, "channel": before.vote.channel, "serial": before.serial,
+                "status": decision.state.value, "reasons": [r.value for r in decision.reasons]}
+        if by:
+            body["by"] = by
+        audit.append(store, "decision", body)
+    counted = [record_id for record_id, d in decisions.items() if d.state is RecordState.COUNTED]
+    if len(counted) > 1:  # the rules never do this; refuse to store it
+        raise StoreProblem(f"{identity}: more than one counted vote ({counted}); nothing was stored")
+    wanted = counted[0] if counted else None
+    if wanted == holder:
+        now = store.conn.execute("SELECT record_id FROM claims WHERE identity = ?", (identity,)).fetchone()
+        if (now[0] if now else None) != holder:
+            raise ClaimLost  # moved meanwhile: a vote is missing from ours
+        return changed
+    if holder is None:
+        cur = store.conn.execute(
+            "INSERT INTO claims (identity, record_id, claimed_at) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING",
+            (identity, wanted, now_utc()))
+    elif wanted is None:
+        cur = store.conn.execute("DELETE FROM claims WHERE identity = ? AND record_id = ?", (identity, holder))
+    else:
+        cur = store.conn.execute("UPDATE claims SET record_id = ?, claimed_at = ? WHERE identity = ? AND record_id = ?",
+                                 (wanted, now_utc(), identity, holder))
+    if cur.rowcount == 0:
+        raise ClaimLost
+    return changed
+
+
+def redecide(store: Store, process: Process, identity: str, *, by: str | None = None) -> dict[int, rules.Decision]:
+    """Lock, read, decide and write back every vote of one identity (inside a transaction)."""
+    lock_identity(store, identity)
+    stored, holder = read_votes(store, identity)
+    decisions = rules.decide_votes(process, [s.vote for s in stored.values()])
+    apply_decisions(store, identity, stored, holder, decisions, by=by)
+    return decisions
