@@ -1307,6 +1307,23 @@ def effective_decisions(store: Store, process: Process) -> dict[int, EffectiveDe
             for row in rows}
 
 
+def reviewed_decisions(store: Store, process: Process) -> dict[int, EffectiveDecision]:
+    """`effective_decision` of only the records a person's decision touches: those with a
+    decision (in force, pending or stale) and those a conflict decision settled. Every
+    other record's final decision is its stored (machine) one; for merge on big stores."""
+    active = _all_active(store)
+    decided = {d.record_id for item, d in active.items() if item.startswith("r") and d.record_id is not None}
+    rows = {row.record_id: row for row in map(_record_from_row, store.conn.execute(
+        f"SELECT {_RECORD_COLUMNS} FROM records WHERE reasons LIKE ?", (f"%{Reason.CROSS_CHANNEL_CONFLICT.value}%",)))}
+    for record_id in decided - set(rows):
+        row = _record(store, record_id)
+        if row is not None:
+            rows[record_id] = row
+    resolved = _conflict_resolutions(store, list(rows.values()), active)
+    return {record_id: _effective(process, rows[record_id], active.get(f"r{record_id}"), resolved.get(record_id))
+            for record_id in sorted(decided | set(resolved)) if record_id in rows}
+
+
 def confirmed_comments(store: Store) -> list[ConfirmedComment]:
     """Comment texts a reviewer confirmed or corrected and did not mark as personal data
     (what comments.csv may hold); oldest first."""

@@ -51,6 +51,7 @@ class Reason(str, Enum):
     RESCAN = "rescan"
     NO_CODE = "no_code"
     BLANK_BALLOT = "blank_ballot"
+    INVALID_CONTENT = "invalid_content"  # a valid code whose content cannot count (CONSUL's nulls)
 
 
 class MarkState(str, Enum):

@@ -7,11 +7,8 @@ two people race for one item; `effective_decision` is what merge will count.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,101 +16,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hybrid import audit, review
-from hybrid.codes import new_code
 from hybrid.definition_file import load_process
-from hybrid.paper_records import BoxScore, ScannedPage, ingest_page
 from hybrid.states import MarkState, PageState, Reason, RecordState
 from hybrid.store import Store
+from paper_deck import EXAMPLES, Deck, open_deck
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "hybrid" / "examples"
 POLL = load_process(EXAMPLES / "poll.yaml")
-RECEIVED = date(2027, 5, 10)
-PNG_1x1 = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010800000000376ef9240000000a49444154789c6360000000020001e2"
-    "21bc330000000049454e44ae426082")
-
-
-@dataclass
-class Deck:
-    """A poll workspace with printed ballots and a helper to 'scan' readings into it."""
-
-    root: Path
-    store: Store
-    layout: object
-    codes: dict[int, str] = field(default_factory=dict)
-    n: int = 0
-
-    process = POLL
-
-    def issue(self, count: int) -> list[int]:
-        first = self.store.next_serial()
-        serials = list(range(first, first + count))
-        with self.store.transaction():
-            run_id = self.store.start_print_run(first, serials[-1], self.layout.layout_hash, "test")
-            for serial in serials:
-                self.codes[serial] = new_code()
-            self.store.issue_ballots(run_id, self.layout.layout_hash,
-                                     [(s, self.store.code_hash(self.codes[s])) for s in serials])
-        return serials
-
-    def _source(self) -> tuple[str, str]:
-        self.n += 1
-        sha = hashlib.sha256(f"{self.root}:{self.n}".encode()).hexdigest()
-        return sha, f"scan:{sha}#p1"
-
-    def scan(self, serial: int, page: int = 1, marks: dict[int, MarkState] | None = None,
-             reasons: tuple[Reason, ...] = (), comment: str | None = None) -> ScannedPage:
-        """One page of ballot `serial`; `marks` by printed number (others empty)."""
-        layout_page = self.layout.pages[page - 1]
-        boxes = tuple(BoxScore(b.question, b.option, b.number, (marks or {}).get(b.number, MarkState.EMPTY),
-                               0.3 if (marks or {}).get(b.number) else 0.0) for b in layout_page.boxes)
-        sha, source = self._source()
-        reading: dict = {"comment_suggestion": None, "comment_confidence": None}
-        comment_crop = None
-        if comment is not None:
-            crops = self.root / "scans" / "crops"
-            crops.mkdir(parents=True, exist_ok=True)
-            (crops / f"{sha[:16]}-p1-comment.png").write_bytes(PNG_1x1)
-            comment_crop = f"scans/crops/{sha[:16]}-p1-comment.png"
-            reading.update(comment_suggestion=comment or None, comment_confidence=91.0 if comment else 12.0)
-        scanned = ScannedPage(
-            source=source, input_sha256=sha, page_no=1, batch="tray", received=RECEIVED, kind="ballot",
-            process_id=POLL.id, layout_hash=self.layout.layout_hash, ballot_page=page, serial=serial,
-            code=self.codes[serial], boxes=boxes, reasons=reasons,
-            mark_signature=f"{sha}", reading_json=json.dumps(reading), comment_crop=comment_crop)
-        with self.store.transaction():
-            ingest_page(self.store, POLL, self.store.layouts(), scanned)
-        return scanned
-
-    def unreadable(self) -> str:
-        sha, source = self._source()
-        scanned = ScannedPage(source=source, input_sha256=sha, page_no=1, batch="tray", received=RECEIVED,
-                              kind="unreadable", message="QR unreadable")
-        with self.store.transaction():
-            ingest_page(self.store, POLL, self.store.layouts(), scanned)
-        return source
-
-    def record_of(self, serial: int) -> int:
-        return self.store.conn.execute("SELECT record_id FROM records WHERE serial = ?", (serial,)).fetchone()[0]
-
-    def effective(self, serial: int) -> review.EffectiveDecision:
-        return review.effective_decision(self.store, POLL, self.record_of(serial))
 
 
 @pytest.fixture
 def deck(tmp_path: Path, store_engine: str):
-    from forms.compose import BallotComposer
-
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "process.yaml").write_text((EXAMPLES / "poll.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    store = Store.open(root, POLL.id, create=True)
-    layout = BallotComposer(POLL, "de", False).compose().layout
-    with store.transaction():
-        store.save_layout(layout)
-    made = Deck(root, store, layout)
+    made = open_deck(tmp_path / "ws", POLL)
     yield made
-    store.close()
+    made.store.close()
 
 
 def number(question: str, option: str) -> int:

@@ -1,0 +1,171 @@
+"""What CONSUL staff enter into CONSUL (DESIGN §8, "CONSUL facts").
+
+Polls: one booth per channel ("Papier", "SMS", "Telefon"); per question the amount of
+every option in CONSUL's given order, then whites, nulls and total (valid ballots only).
+Our mapping: whites = counted ballots without any choice; nulls = ballots with a valid
+code whose content cannot count (a reviewer's "ballot invalid", an SMS or call that
+chose too much); total = every other counted ballot, including partly valid ones (a
+question left invalid simply has no amount). Late, early, void, duplicate, superseded,
+rejected records and chatter are not entered at all.
+
+Budgets: ballot sheets. CONSUL adds a line's investments one at a time and silently
+skips one that breaks a rule, so every ballot is checked here first the same way
+(`consul_line_problem`); only fully valid ballots are written, no empty lines, at most
+500 lines a file, and what was left out is counted with its reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hybrid.consul_readme import readme_text
+from hybrid.definition import Process
+from hybrid.merge import BOOTHS, MergedRecord, MergeResult
+from hybrid.public_files import write_csv
+from hybrid.states import RecordState
+
+SHEET_LINES = 500
+RESULTS_COLUMNS = ("booth", "question_id", "question", "option_order", "option", "amount")
+RECOUNTS_COLUMNS = ("booth", "whites", "nulls", "total")
+SHEETS_COLUMNS = ("file", "booth", "lines", "first_line", "last_line")
+LEFT_OUT_COLUMNS = ("booth", "reason", "ballots")
+LEFT_OUT_REASONS = {
+    "empty": "no investment chosen: an empty line would create an empty ballot",
+    "unknown_investment": "an investment that is not selected in this budget",
+    "twice": "the same investment twice",
+    "no_money_left": "over the heading's amount (CONSUL would skip the investment that does not fit)",
+    "too_many": "more investments than the heading allows",
+}
+
+
+@dataclass(frozen=True)
+class SheetFile:
+    name: str
+    booth: str
+    lines: int
+    first_line: int  # over all files of the booth, from 1
+    last_line: int
+
+
+@dataclass(frozen=True)
+class ConsulFiles:
+    written: list[Path]
+    sheets: list[SheetFile]
+    left_out: Counter  # (booth, reason) → ballots
+    sheet_counts: Counter  # (booth, investment id) → lines that hold it
+
+
+def consul_title(process: Process, text: dict[str, str]) -> str:
+    """The title CONSUL shows: German where the process has it, else its first language."""
+    return text.get("de") or process.text(text, process.languages[0])
+
+
+def consul_line_problem(process: Process, investments: Sequence[str]) -> str | None:
+    """Why CONSUL would not take this ballot whole (adding one investment at a time), or None."""
+    budget = process.budget
+    assert budget is not None
+    if not investments:
+        return "empty"
+    prices = {inv.id: inv.price for inv in budget.investments}
+    taken: list[str] = []
+    spent = 0
+    for investment in investments:
+        if investment not in prices:
+            return "unknown_investment"
+        if investment in taken:
+            return "twice"
+        if budget.voting_style == "knapsack" and spent + prices[investment] > budget.heading.amount:
+            return "no_money_left"
+        if budget.voting_style == "approval" and budget.max_lines is not None and len(taken) >= budget.max_lines:
+            return "too_many"
+        taken.append(investment)
+        spent += prices[investment]
+    return None
+
+
+def _slug(booth: str) -> str:
+    return booth.lower()
+
+
+def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
+    process = result.process
+    poll = process.consul.poll_id if process.consul.poll_id is not None else "x"
+    results_path = folder / f"poll-{poll}-results.csv"
+    recounts_path = folder / f"poll-{poll}-recounts.csv"
+    by_item = {(row.question, row.option): row for row in result.tally}
+    rows = []
+    for channel in result.channels:
+        for question in process.questions:
+            ordered = sorted(enumerate(question.options),
+                             key=lambda pair: (pair[1].consul_order if pair[1].consul_order is not None else 10**6,
+                                               pair[0]))
+            for position, (_, option) in enumerate(ordered, start=1):
+                order = option.consul_order if option.consul_order is not None else position
+                rows.append((BOOTHS[channel], "" if question.consul_id is None else question.consul_id,
+                             consul_title(process, question.text), order, consul_title(process, option.text),
+                             by_item[(question.id, option.id)].counts.get(channel, 0)))
+    write_csv(results_path, RESULTS_COLUMNS, rows)
+    write_csv(recounts_path, RECOUNTS_COLUMNS, ((b.booth, b.whites, b.nulls, b.total) for b in result.booths))
+    return [results_path, recounts_path]
+
+
+def budget_lines(process: Process, records: Iterable[MergedRecord], channel: str
+                 ) -> tuple[list[str], Counter]:
+    """The ballot-sheet lines of one channel and what was left out (reason → ballots)."""
+    lines: list[str] = []
+    left_out: Counter = Counter()
+    for record in records:
+        if record.channel != channel or record.state is not RecordState.COUNTED:
+            continue
+        investments = list(record.choices.get("budget", ()))
+        problem = consul_line_problem(process, investments)
+        if problem:
+            left_out[problem] += 1
+        else:
+            lines.append(",".join(investments))
+    return lines, left_out
+
+
+def write_budget_files(result: MergeResult, folder: Path) -> ConsulFiles:
+    process = result.process
+    written: list[Path] = []
+    sheets: list[SheetFile] = []
+    left_out: Counter = Counter()
+    sheet_counts: Counter = Counter()
+    for channel in result.channels:
+        booth = BOOTHS[channel]
+        lines, missing = budget_lines(process, result.records, channel)
+        for reason, n in missing.items():
+            left_out[(booth, reason)] += n
+        for line in lines:
+            for investment in line.split(","):
+                sheet_counts[(booth, investment)] += 1
+        for index in range(0, len(lines), SHEET_LINES):
+            chunk = lines[index:index + SHEET_LINES]
+            name = f"ballot-sheet-{_slug(booth)}-{index // SHEET_LINES + 1:03d}.txt"
+            # No trailing newline: CONSUL splits on ";" and newlines; nothing may make an empty ballot.
+            (folder / name).write_text("\n".join(chunk), encoding="utf-8")
+            written.append(folder / name)
+            sheets.append(SheetFile(name, booth, len(chunk), index + 1, index + len(chunk)))
+    sheets_path = folder / "ballot-sheets.csv"
+    write_csv(sheets_path, SHEETS_COLUMNS, ((s.name, s.booth, s.lines, s.first_line, s.last_line) for s in sheets))
+    left_path = folder / "ballot-sheets-left-out.csv"
+    write_csv(left_path, LEFT_OUT_COLUMNS, ((booth, reason, n) for (booth, reason), n in sorted(left_out.items())))
+    written += [sheets_path, left_path]
+    return ConsulFiles(written, sheets, left_out, sheet_counts)
+
+
+def write_consul_folder(result: MergeResult, folder: Path) -> ConsulFiles:
+    """consul/: the poll's results and recounts, or the budget's ballot sheets; README.txt."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if result.process.kind == "poll":
+        files = ConsulFiles(write_poll_files(result, folder), [], Counter(), Counter())
+    else:
+        files = write_budget_files(result, folder)
+    readme = folder / "README.txt"
+    readme.write_text(readme_text(result, files), encoding="utf-8")
+    files.written.append(readme)
+    return files

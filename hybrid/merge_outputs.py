@@ -1,0 +1,133 @@
+"""`hybrid merge`: count, write every output of DESIGN §8, and seal it in the audit chain.
+
+Order matters: the CSV and CONSUL files are written first, their sha256 go into one
+audit entry ("export"), and the head hash after that entry is what results.xlsx,
+report.pdf and the command print; audit.jsonl is the chain's copy up to that head.
+Files are replaced whole (written beside, then renamed), and old ballot sheets are
+removed first, so a sheet from an earlier merge can never be pasted by mistake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hybrid import audit, review
+from hybrid.consul_files import ConsulFiles, write_consul_folder
+from hybrid.definition import Process
+from hybrid.merge import MergeResult, merge_records
+from hybrid.public_files import (
+    BALLOTS_COLUMNS,
+    COMMENTS_COLUMNS,
+    TALLY_COLUMNS,
+    VOTES_COLUMNS,
+    ballots_rows,
+    comments_rows,
+    tally_rows,
+    votes_rows,
+    write_csv,
+    write_cvr,
+)
+from hybrid.results_workbook import write_results_workbook
+from hybrid.store import Store
+
+
+@dataclass(frozen=True)
+class MergeOutputs:
+    result: MergeResult
+    folder: Path
+    head: str
+    files: dict[str, str]  # path relative to the folder → sha256
+    consul: ConsulFiles
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """Write to a file beside `path`, then rename it into place."""
+    partial = path.with_name(f".{path.name}.partial")
+    write(partial)
+    os.replace(partial, path)
+
+
+def write_audit_copy(store: Store, path: Path) -> int:
+    def write(target: Path) -> None:
+        with open(target, "w", encoding="utf-8") as handle:
+            for entry in audit.entries(store):
+                handle.write(json.dumps(entry.as_json(), ensure_ascii=False, sort_keys=True) + "\n")
+
+    _replace(path, write)
+    return sum(1 for _ in open(path, encoding="utf-8"))
+
+
+def _clear_old_sheets(consul_dir: Path) -> None:
+    if consul_dir.is_dir():
+        for old in consul_dir.glob("ballot-sheet-*.txt"):
+            old.unlink()
+
+
+def write_merge(store: Store, process: Process, folder: Path, *, now: datetime | None = None) -> MergeOutputs:
+    """Merge every channel and write ballots.csv, votes.csv, tally.csv, comments.csv,
+    consul/, results.xlsx, report.pdf and audit.jsonl into `folder`."""
+    now = now or datetime.now(timezone.utc)
+    result = merge_records(store, process, clock=now)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def csv_file(name: str, header, rows) -> None:
+        path = folder / name
+        _replace(path, lambda target: write_csv(target, header, rows))
+        written.append(path)
+
+    csv_file("ballots.csv", BALLOTS_COLUMNS, ballots_rows(result.records))
+    csv_file("votes.csv", VOTES_COLUMNS, votes_rows(result.records))
+    csv_file("tally.csv", TALLY_COLUMNS, tally_rows(result))
+    csv_file("comments.csv", COMMENTS_COLUMNS, comments_rows(review.confirmed_comments(store)))
+    consul_dir = folder / "consul"
+    _clear_old_sheets(consul_dir)
+    consul = write_consul_folder(result, consul_dir)
+    written += consul.written
+    files = {str(p.relative_to(folder)): sha256_of(p) for p in written}
+    counted = sum(1 for r in result.records if r.state.value == "counted")
+    with store.transaction():
+        head = audit.append(store, "export", {
+            "what": "merge", "records": len(result.records), "counted": counted,
+            "awaiting_review": len(result.awaiting_review), "unreadable_pages": result.unreadable_pages,
+            "redecided": result.redecided, "files": files,
+        })
+    from hybrid.entry_sheet import write_entry_sheet  # reportlab: only where PDFs are made
+    from hybrid.report_pdf import write_report
+
+    _replace(folder / "results.xlsx", lambda target: write_results_workbook(result, target, head=head))
+    _replace(folder / "report.pdf", lambda target: write_report(result, target, head=head, consul=consul,
+                                                                 generated_at=now))
+    _replace(consul_dir / "entry-sheet.pdf", lambda target: write_entry_sheet(result, target, consul=consul))
+    write_audit_copy(store, folder / "audit.jsonl")
+    return MergeOutputs(result, folder, head, files, consul)
+
+
+def export_cvr(store: Store, process: Process, path: Path) -> tuple[int, str]:
+    """The confidential cast-vote records (DESIGN §8); returns (records, audit head)."""
+    result = merge_records(store, process)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+
+    def write(target: Path) -> None:
+        nonlocal count
+        count = write_cvr(target, result.records)
+
+    _replace(path, write)
+    with store.transaction():
+        head = audit.append(store, "export", {"what": "cvr", "records": count, "sha256": sha256_of(path)})
+    return count, head
