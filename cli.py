@@ -800,6 +800,177 @@ def review_undo(
     console.print(f"{item.id}: undone by {name}; {state}", highlight=False)
 
 
+# -- status --------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="One JSON document for scripts."),
+) -> None:
+    """Where the process stands: pages, records per channel, ballots, review, audit head.
+
+    Exit code 1 while items need a person (review, unreadable pages, comments), else 0.
+    Examples:  hybrid -C wue-bh-2027 status
+               hybrid -C wue-bh-2027 status --json
+    """
+    from hybrid.status import collect
+
+    ws = workspace()
+    process = ws.process
+    store = ws.open_store()
+    try:
+        result = collect(store, process)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(_as_json(result.as_json()))
+    else:
+        _print_status(result)
+    if result.needs_person:
+        raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+def _print_status(result) -> None:
+    from rich import box
+
+    from hybrid.states import PageState, RecordState
+
+    console.print(f"[bold]{result.process_id}[/] ({result.kind}, identity {result.identity}): open {result.opens} → "
+                  f"closes {result.closes}; purge from {result.purge_from}"
+                  + (f"; last purge {result.last_purge}" if result.last_purge else ""), highlight=False)
+    pages = Table(title="Pages", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    pages.add_column("Batch (received)", overflow="fold")
+    for column in (*(s.value for s in PageState), "pages in"):
+        pages.add_column(column, justify="right", min_width=len(column), no_wrap=True)
+    for batch in result.batches:
+        pages.add_row(f"{batch.batch} ({batch.received})", *(str(batch.pages[s.value]) for s in PageState),
+                      str(batch.pages_in))
+    pages.add_row("[bold]all batches[/]", *(f"[bold]{result.pages[s.value]}[/]" for s in PageState),
+                  f"[bold]{result.pages_in}[/]")
+    console.print(pages)
+    records = Table(title="Records (people's decisions in force applied)")
+    records.add_column("Record state")
+    for channel in result.records:
+        records.add_column(channel.channel, justify="right")
+    records.add_column("total", justify="right")
+    for state in RecordState:
+        counts = [c.states[state.value] for c in result.records]
+        records.add_row(state.value, *map(str, counts), str(sum(counts)))
+    records.add_row("[bold]total[/]", *(f"[bold]{c.total}[/]" for c in result.records),
+                    f"[bold]{sum(c.total for c in result.records)}[/]")
+    console.print(records)
+    for channel in result.records:
+        if channel.reasons:
+            console.print(f"Reasons ({channel.channel}): "
+                          + ", ".join(f"{reason} {n}" for reason, n in channel.reasons.items()), highlight=False)
+    ballots, phones = result.ballots, result.phones
+    console.print(f"Ballots printed: {ballots['issued'] + ballots['void']} (issued {ballots['issued']}, "
+                  f"void {ballots['void']})", highlight=False)
+    console.print(f"SMS stored: {phones.sms_messages} (deleted at Twilio {phones.sms_deleted_at_twilio}); "
+                  f"calls: {phones.voice_calls} (deleted at Twilio {phones.calls_deleted_at_twilio})", highlight=False)
+    review = result.review
+    waiting = ", ".join(f"{group} {n}" for group, n in result.review_waiting.items())
+    console.print(f"Review: {review.get('open', 0)} open, {review.get('pending', 0)} awaiting a second reviewer, "
+                  f"{review.get('decided', 0)} decided" + (f" — waiting: {waiting}" if waiting else ""),
+                  highlight=False)
+    console.print(f"Audit chain: {result.audit_entries} entries, head {result.audit_head}", highlight=False)
+    if result.needs_person:
+        console.print("Some items need a person: see `hybrid review list`.")
+
+
+# -- purge ---------------------------------------------------------------------
+
+
+@app.command()
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would go (also before the date)."),
+) -> None:
+    """Delete what retention covers: raw SMS texts, phone hashes, scan images, and the messages and calls at Twilio.
+
+    Allowed once retention_days have passed after closes (process.yaml); before that it refuses
+    (exit 2) and deletes nothing. Records, votes, counts and the audit chain stay. Deleting at
+    Twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN. Re-running is harmless: only what is
+    left (a failed Twilio delete) is tried again.
+    Examples:  hybrid -C wue-bh-2027 purge --dry-run
+               hybrid -C wue-bh-2027 purge
+    """
+    from hybrid.errors import ToolMissing
+    from hybrid.purge import plan_purge, purge as purge_now
+    from sms.twilio_cleanup import eraser_from_environment
+
+    ws = workspace()
+    ws.process  # noqa: B018 - validates the workspace first
+    store = ws.open_store()
+    try:
+        if dry_run:
+            _print_purge_plan(plan_purge(ws, store))
+            return
+        eraser = eraser_from_environment()
+        report = purge_now(ws, store, eraser=eraser)
+    finally:
+        store.close()
+    _print_purge_report(report)
+    if report.complete:
+        return
+    left = f"{report.pending_messages} message(s) and {report.pending_calls} call(s) are still stored at Twilio"
+    if eraser is None:
+        raise InvalidInput(f"{left}: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, then run `hybrid purge` again")
+    refused = [f for f in report.failures if f.why == "refused"]
+    if refused:
+        raise InvalidInput(f"{left}: {refused[0].message}; fix them, then run `hybrid purge` again")
+    why = f" ({report.failures[0].message})" if report.failures else ""
+    raise ToolMissing(f"{left}{why}; run `hybrid purge` again: only those are tried")
+
+
+def _purge_rows(counts) -> list[tuple[str, str]]:
+    megabytes = f"{counts.scan_bytes / 1_000_000:.1f} MB"
+    return [("raw SMS texts", str(counts.sms_bodies)), ("phone hashes (rows)", str(counts.phone_hashes)),
+            ("phones given a placeholder", str(counts.phone_identities)),
+            ("scan copies", str(counts.scan_files)), ("review and comment crops", str(counts.crop_files)),
+            ("scan images, size", megabytes), ("messages at Twilio", str(counts.provider_messages)),
+            ("calls at Twilio", str(counts.provider_calls))]
+
+
+def _print_purge_plan(plan) -> None:
+    table = Table(title="Dry run: what would go")
+    table.add_column("")
+    table.add_column("Would go", justify="right")
+    for label, value in _purge_rows(plan.counts):
+        table.add_row(label, value)
+    console.print(table)
+    if plan.allowed:
+        console.print(f"The retention period ended {plan.purge_from.isoformat()}: `hybrid purge` may run.")
+    else:
+        days = (plan.purge_from - plan.now).days + 1
+        console.print(f"The retention period runs until {plan.purge_from.isoformat()} (in {days} days); "
+                      "`hybrid purge` refuses until then.", highlight=False)
+    if plan.other_files:
+        console.print(f"Left alone (not made by hybrid): {', '.join(plan.other_files[:10])}"
+                      + (f" and {len(plan.other_files) - 10} more" if len(plan.other_files) > 10 else ""),
+                      highlight=False)
+
+
+def _print_purge_report(report) -> None:
+    table = Table(title="Purged")
+    table.add_column("")
+    table.add_column("Deleted now", justify="right")
+    for label, value in _purge_rows(report.done):
+        table.add_row(label, value)
+    table.add_row("still at Twilio", f"{report.pending_messages} messages, {report.pending_calls} calls")
+    console.print(table)
+    for failure in report.failures[:5]:
+        errors.print(f"[yellow]not deleted at Twilio:[/] {failure.kind} {failure.sid}: {failure.message}",
+                     highlight=False)
+    if len(report.failures) > 5:
+        errors.print(f"… and {len(report.failures) - 5} more", highlight=False)
+    if report.other_files:
+        console.print(f"Left alone in scans/ (not made by hybrid): {len(report.other_files)} file(s)")
+    if report.audit_head:
+        console.print(f"Records, votes and counts are unchanged. Audit head: {report.audit_head}", highlight=False)
+    else:
+        console.print("Nothing left to purge; nothing was changed.")
+
+
 # -- audit ---------------------------------------------------------------------
 
 

@@ -10,6 +10,11 @@
   …; RFC 2822 dates; newest first), with HTTP Basic authentication and the `To`,
   `DateSent>` / `DateSent<` (by day, as Twilio filters), `PageSize`, `Page` parameters.
   Point the real twilio client at it with HYBRID_TWILIO_API_URL=`api.url`.
+  It also deletes, as `hybrid purge` asks: `DELETE …/Messages/{MessageSid}.json` and
+  `DELETE …/Calls/{CallSid}.json` answer 204 and forget the message or call (`add`,
+  `add_call`), 404 for one it does not have; `fail_delete(sid)` makes the next delete
+  of `sid` fail with a 500, to test that a failed delete is retried. `deleted` lists
+  what was deleted, in order.
 Nothing here is used by the webhook itself.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -71,6 +77,9 @@ class FakeTwilioApi:
     auth_token: str
     messages: list[dict] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # paths asked for, for tests
+    calls: list[dict] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # SIDs deleted, in order
+    failing: dict[str, int] = field(default_factory=dict)  # SID → HTTP status of its next delete
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -95,6 +104,19 @@ class FakeTwilioApi:
         self.messages.append(message)
         return message
 
+    def add_call(self, sid: str, caller: str, to: str, start: datetime, account_sid: str | None = None) -> dict:
+        account = account_sid or self.account_sid
+        started = rfc2822(start)
+        call = {"account_sid": account, "api_version": "2010-04-01", "direction": "inbound", "from": caller,
+                "to": to, "sid": sid, "start_time": started, "end_time": started, "status": "completed",
+                "uri": f"{API_PREFIX}{account}/Calls/{sid}.json"}
+        self.calls.append(call)
+        return call
+
+    def fail_delete(self, sid: str, status: int = 500) -> None:
+        """The next DELETE of `sid` answers `status` (and deletes nothing)."""
+        self.failing[sid] = status
+
     def __enter__(self) -> FakeTwilioApi:
         return self.start()
 
@@ -118,6 +140,20 @@ class FakeTwilioApi:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_DELETE(self) -> None:  # noqa: N802 - http.server's name
+                api.requests.append(f"DELETE {self.path}")
+                status, body = api.delete(self.path, self.headers.get("Authorization", ""))
+                self.send_response(status)
+                if body is None:
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -128,16 +164,42 @@ class FakeTwilioApi:
             self._server.server_close()
             self._server = None
 
-    def answer(self, path: str, authorization: str) -> tuple[int, dict]:
+    def _refused(self, authorization: str) -> tuple[int, dict] | None:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if authorization != expected:
             return 401, {"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003",
                          "status": 401}
+        return None
+
+    def delete(self, path: str, authorization: str) -> tuple[int, dict | None]:
+        """A DELETE of one message or call: (204, None), or an error in Twilio's JSON form."""
+        refused = self._refused(authorization)
+        if refused:
+            return refused
+        parts = urlsplit(path).path
+        own = re.escape(API_PREFIX + self.account_sid)
+        match = re.fullmatch(rf"{own}/(Messages|Calls)/([A-Za-z0-9]+)\.json", parts)
+        store = None if match is None else (self.messages if match.group(1) == "Messages" else self.calls)
+        found = [] if store is None else [item for item in store if item["sid"] == match.group(2)]
+        if not found:
+            return _not_found(parts)
+        sid = match.group(2)
+        if sid in self.failing:
+            status = self.failing.pop(sid)
+            return status, {"code": 20500, "message": "Internal Server Error",
+                            "more_info": "https://www.twilio.com/docs/errors/20500", "status": status}
+        store.remove(found[0])
+        self.deleted.append(sid)
+        return 204, None
+
+    def answer(self, path: str, authorization: str) -> tuple[int, dict]:
+        refused = self._refused(authorization)
+        if refused:
+            return refused
         parts = urlsplit(path)
         listing = f"{API_PREFIX}{self.account_sid}/Messages.json"
         if parts.path != listing:
-            return 404, {"code": 20404, "message": f"The requested resource {parts.path} was not found",
-                         "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
+            return _not_found(parts.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         found = [m for m in self.messages if m["account_sid"] == self.account_sid]
         if "To" in query:
@@ -167,6 +229,11 @@ class FakeTwilioApi:
             "page": page, "page_size": size, "previous_page_uri": uri(page - 1) if page > 0 else None,
             "start": page * size, "uri": uri(page),
         }
+
+
+def _not_found(path: str) -> tuple[int, dict]:
+    return 404, {"code": 20404, "message": f"The requested resource {path} was not found",
+                 "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
 
 
 def _day(text: str | None) -> date | None:

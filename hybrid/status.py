@@ -1,0 +1,143 @@
+"""`hybrid status`: where a process stands, from the store only (DESIGN §6, §8, §9).
+
+`collect(store, process)` reads; it never writes. A caller may rely on:
+- pages by PageState for every scan batch and in total, every state present (0 when
+  none), with pages in = identified + skipped + duplicate + rejected + unreadable;
+- records of every channel (paper, sms, voice) by RecordState, every state present,
+  and their reasons (counts). States are final as things stand: a person's decision in
+  force counts (as `merge` takes it), a decision awaiting a second reviewer does not;
+- printed ballots (issued / void), review items (open / pending / decided, and the
+  waiting ones by group, from `hybrid.review`), the audit chain's length and head, the
+  retention date and the last purge;
+- `needs_person` is true while review items are open or await a second reviewer
+  (unreadable pages and comments included): `hybrid status` then exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hybrid import audit, review
+from hybrid.definition import Process
+from hybrid.purge import purge_from
+from hybrid.states import PageState, RecordState
+from hybrid.store import Store
+
+CHANNELS = ("paper", "sms", "voice")
+
+
+@dataclass(frozen=True)
+class BatchPages:
+    batch: str
+    received: str  # the postal arrival date given to `scan`
+    envelopes: int | None
+    pages: dict[str, int]  # PageState value → pages
+
+    @property
+    def pages_in(self) -> int:
+        return sum(self.pages.values())
+
+
+@dataclass(frozen=True)
+class ChannelRecords:
+    channel: str
+    states: dict[str, int]  # RecordState value → records
+    reasons: dict[str, int]  # reason → records that carry it
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+
+@dataclass(frozen=True)
+class PhoneTraffic:
+    sms_messages: int
+    sms_deleted_at_twilio: int
+    voice_calls: int
+    calls_deleted_at_twilio: int
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    process_id: str
+    kind: str
+    identity: str
+    opens: str
+    closes: str
+    purge_from: str  # closes + retention_days
+    last_purge: str | None  # when the last purge ran (from the audit chain)
+    batches: tuple[BatchPages, ...]
+    pages: dict[str, int]  # every batch together
+    records: tuple[ChannelRecords, ...]  # paper, sms, voice
+    ballots: dict[str, int]  # issued, void
+    phones: PhoneTraffic
+    review: dict[str, int]  # open, pending, decided
+    review_waiting: dict[str, int]  # group → items open or pending
+    audit_entries: int
+    audit_head: str
+
+    @property
+    def pages_in(self) -> int:
+        return sum(self.pages.values())
+
+    @property
+    def needs_person(self) -> bool:
+        return bool(self.review.get("open") or self.review.get("pending"))
+
+    def as_json(self) -> dict[str, Any]:
+        """The whole status as plain JSON types, with the derived totals spelled out."""
+        body = asdict(self)
+        body["pages_in"] = self.pages_in
+        body["needs_person"] = self.needs_person
+        for batch, shown in zip(self.batches, body["batches"], strict=True):
+            shown["pages_in"] = batch.pages_in
+        for channel, shown in zip(self.records, body["records"], strict=True):
+            shown["total"] = channel.total
+        return body
+
+
+def collect(store: Store, process: Process) -> ProcessStatus:
+    """The status of `process` from its open store (reads only)."""
+    conn = store.conn
+    batches = []
+    for name, received, envelopes in conn.execute(
+            "SELECT name, received, envelopes FROM batches ORDER BY created_at, name").fetchall():
+        counts = dict(conn.execute("SELECT state, COUNT(*) FROM pages WHERE batch = ? GROUP BY state",
+                                   (name,)).fetchall())
+        batches.append(BatchPages(name, received, envelopes, {s.value: int(counts.get(s.value, 0)) for s in PageState}))
+    all_pages = dict(conn.execute("SELECT state, COUNT(*) FROM pages GROUP BY state").fetchall())
+
+    effective = review.effective_decisions(store, process)
+    states = {c: Counter() for c in CHANNELS}
+    reasons = {c: Counter() for c in CHANNELS}
+    for record_id, channel, status, stored_reasons in conn.execute(
+            "SELECT record_id, channel, status, reasons FROM records"):
+        decision = effective.get(record_id)
+        if decision is not None and not decision.pending:
+            status, why = decision.state.value, [r.value for r in decision.reasons]
+        else:
+            why = json.loads(stored_reasons or "[]")
+        states.setdefault(channel, Counter())[status] += 1
+        reasons.setdefault(channel, Counter()).update(why)
+    records = tuple(ChannelRecords(c, {s.value: states[c].get(s.value, 0) for s in RecordState},
+                                   dict(sorted(reasons[c].items()))) for c in states)
+
+    items = review.list_items(store, process, include_decided=True)
+    waiting = Counter(item.group for item in items if item.needs_person)
+    ballots = store.ballot_counts()
+    sms = conn.execute("SELECT COUNT(*), COALESCE(SUM(twilio_deleted), 0) FROM sms_messages").fetchone()
+    calls = conn.execute("SELECT COUNT(*), COALESCE(SUM(twilio_deleted), 0) FROM voice_calls").fetchone()
+    purged = conn.execute("SELECT MAX(at) FROM audit WHERE kind = 'purge'").fetchone()[0]
+    entries = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    return ProcessStatus(
+        process_id=process.id, kind=process.kind, identity=process.identity, opens=process.opens.isoformat(),
+        closes=process.closes.isoformat(), purge_from=purge_from(process).isoformat(), last_purge=purged,
+        batches=tuple(batches), pages={s.value: int(all_pages.get(s.value, 0)) for s in PageState}, records=records,
+        ballots={"issued": int(ballots.get("issued", 0)), "void": int(ballots.get("void", 0))},
+        phones=PhoneTraffic(int(sms[0]), int(sms[1]), int(calls[0]), int(calls[1])),
+        review=review.counts(items), review_waiting=dict(waiting), audit_entries=int(entries),
+        audit_head=audit.head(store),
+    )
