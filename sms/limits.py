@@ -1,11 +1,14 @@
 """Limits on guessing codes: per phone, and an alarm for the whole process (DESIGN §4).
 
-A caller may rely on:
+Wrong codes are counted from both phone channels: SMS (`sms_messages.wrong_code`, timed
+by the message) and calls (`voice_calls.wrong_codes`, each call's count timed by its
+start). A caller may rely on:
 - `locked_out(store, phone_hash, at)`: the phone sent `WRONG_CODES_PER_PHONE` (5) or
-  more messages with a wrong code in the hour up to `at`; while that lasts, its messages
-  get a polite lock-out reply and are not taken. Wrong codes sent meanwhile still count,
-  so a phone that keeps guessing stays locked. Hidden callers have no phone hash and are
-  exempt (they count towards the alarm only).
+  more wrong codes, by SMS and phone calls together, in the hour up to `at`; while that
+  lasts, its messages get a polite lock-out reply and are not taken, and its calls are
+  told so and hung up. Wrong codes sent meanwhile still count, so a phone that keeps
+  guessing stays locked. Hidden callers have no phone hash and are exempt (they count
+  towards the alarm only).
 - `check_alarm(store, at)`: when more than `ALARM_WRONG_CODES` (50) wrong codes arrived
   in the hour up to `at`, the first call in that clock hour records an `sms_alarm`
   audit entry and a row in `sms_alarms`, logs a warning and returns the alarm; None
@@ -55,20 +58,26 @@ class AlarmState:
 
 
 def locked_out(store: Store, phone_hash: str, at: datetime) -> bool:
+    since, until = stamp(at - LOCKOUT), stamp(at)
     row = store.conn.execute(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM sms_messages WHERE phone_hash = ? AND wrong_code = 1 "
-        "AND sent_at > ? AND sent_at <= ? LIMIT ?) AS recent",
-        (phone_hash, stamp(at - LOCKOUT), stamp(at), WRONG_CODES_PER_PHONE),
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM sms_messages WHERE phone_hash = ? AND wrong_code = 1 "
+        "AND sent_at > ? AND sent_at <= ? LIMIT ?) AS recent), "
+        "(SELECT COALESCE(SUM(wrong_codes), 0) FROM voice_calls WHERE phone_hash = ? AND wrong_codes > 0 "
+        "AND started_at > ? AND started_at <= ?)",
+        (phone_hash, since, until, WRONG_CODES_PER_PHONE, phone_hash, since, until),
     ).fetchone()
-    return row[0] >= WRONG_CODES_PER_PHONE
+    return int(row[0]) + int(row[1]) >= WRONG_CODES_PER_PHONE
 
 
 def wrong_codes_between(store: Store, start: datetime, end: datetime) -> int:
+    since, until = stamp(start), stamp(end)
     row = store.conn.execute(
-        "SELECT COUNT(*) FROM sms_messages WHERE wrong_code = 1 AND sent_at > ? AND sent_at <= ?",
-        (stamp(start), stamp(end)),
+        "SELECT (SELECT COUNT(*) FROM sms_messages WHERE wrong_code = 1 AND sent_at > ? AND sent_at <= ?), "
+        "(SELECT COALESCE(SUM(wrong_codes), 0) FROM voice_calls WHERE wrong_codes > 0 "
+        "AND started_at > ? AND started_at <= ?)",
+        (since, until, since, until),
     ).fetchone()
-    return int(row[0])
+    return int(row[0]) + int(row[1])
 
 
 def check_alarm(store: Store, at: datetime) -> Alarm | None:

@@ -1,10 +1,13 @@
-"""Twilio's SMS webhook as an ASGI app (Starlette): `POST /twilio/sms`, `GET /healthz`.
+"""Twilio's webhooks as an ASGI app (Starlette): `POST /twilio/sms`, `GET /healthz`, and
+when the process has a voice channel the phone menu's routes (`sms.voice_webhook`:
+`POST /twilio/voice`, `/twilio/voice/gather`, `/twilio/voice/status`).
 
 A caller (Twilio, a load balancer) may rely on:
 - A request is taken only when X-Twilio-Signature is valid for HYBRID_PUBLIC_URL + the
   raw path + the raw query string (so it is right behind a TLS-terminating proxy), its
-  AccountSid is ours and its To is the process's SMS number (E.164); anything else is
-  answered 403 and nothing is stored (the refusals are counted, in memory, for /healthz).
+  AccountSid is ours and its To is the process's SMS number (voice routes: its voice
+  number), in E.164; anything else is answered 403 and nothing is stored (the refusals
+  are counted, in memory, for /healthz).
 - A taken message is stored before the reply is sent (`sms.service`); the reply is TwiML,
   `<Response><Message>…</Message></Response>`, or an empty `<Response/>` for Twilio's
   own keywords. The same MessageSid again gets the same reply and is stored once.
@@ -47,6 +50,8 @@ from sms import limits
 from sms.caller import RedactingFilter, e164
 from sms.service import InboundSms, SmsService
 from sms.twilio_config import TwilioConfig, from_environment
+from sms.voice_service import VoiceService
+from sms.voice_webhook import voice_routes
 
 WEBHOOK_PATH = "/twilio/sms"
 MAX_BODY_BYTES = 256 * 1024  # Twilio sends at most 1,600 characters of body
@@ -119,75 +124,119 @@ def _int(text: str) -> int | None:
         return None
 
 
-def create_app(settings: WebhookSettings) -> Starlette:
-    config = settings.config
-    validator = RequestValidator(config.auth_token)
-    shared_key_validator = RequestValidator(config.signing_secret) if config.signing_secret else None
-    # SQLite takes one writer at a time anyway; PostgreSQL overlaps the round trips of a few.
-    threads = POSTGRES_STORE_THREADS if os.environ.get("HYBRID_DATABASE_URL") else 1
-    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hybrid-store")
-    refusals = Refusals()
-    local = threading.local()  # each store thread has its own connection
-    opened: list[SmsService] = []
+class TwilioGate:
+    """Reads a request from Twilio: the form, its signature, AccountSid and To.
 
-    def open_service() -> SmsService:
-        ws = Workspace(settings.workspace)
-        current = SmsService(ws.open_store(), ws.process)
-        opened.append(current)
-        return current
+    `await gate.form(request, number, channel)` returns the form's parameters, or the
+    Response that refuses the request (413, 400, 403), counted in `refusals`."""
 
-    def service() -> SmsService:
-        current = getattr(local, "service", None)
-        connection = getattr(current.store.conn, "conn", None) if current else None
-        if current is None or getattr(connection, "closed", False):  # PostgreSQL went away: reconnect
-            if current is not None:
-                with contextlib.suppress(Exception):
-                    current.store.close()
-            local.service = current = open_service()
-        return current
+    def __init__(self, config: TwilioConfig, refusals: Refusals) -> None:
+        self.config = config
+        self.refusals = refusals
+        self._validator = RequestValidator(config.auth_token)
+        self._shared_key_validator = RequestValidator(config.signing_secret) if config.signing_secret else None
 
-    async def in_store(function, *args):
-        loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(executor, function, *args), STORE_TIMEOUT)
-
-    def signature_ok(request: Request, params: FormParams) -> bool:
-        signature = request.headers.get("x-twilio-signature")
-        if not signature:
-            return False
-        raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
-        query = request.scope.get("query_string", b"")
-        url = config.public_url + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-        settings_header = request.headers.get("x-twilio-webhooks-signature-settings")
-        if settings_header is None:
-            return validator.validate(url, params, signature)
-        key_validator = shared_key_validator or validator
-        try:
-            return key_validator.validate(url, params, signature, algorithm=get_signature_algorithm(settings_header))
-        except TypeError:  # a twilio library without shared-key signatures
-            return False
-
-    async def sms(request: Request) -> Response:
+    async def form(self, request: Request, number: str, channel: str) -> FormParams | Response:
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY_BYTES:
-                refusals.add("too_large", "body larger than 256 KiB")
+                self.refusals.add("too_large", "body larger than 256 KiB")
                 return Response("request too large\n", status_code=413, media_type="text/plain")
         try:
             params = FormParams(parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8",
                                           errors="strict", max_num_fields=500))
         except (ValueError, UnicodeDecodeError):
-            refusals.add("bad_request", "the body is not a form")
+            self.refusals.add("bad_request", "the body is not a form")
             return Response("not a form\n", status_code=400, media_type="text/plain")
-        if not signature_ok(request, params):
-            refusals.add("bad_signature", "missing or wrong X-Twilio-Signature")
-            return Response("forbidden\n", status_code=403, media_type="text/plain")
-        if params.get("AccountSid") != config.account_sid:
-            refusals.add("wrong_account", "AccountSid is not this process's account")
-            return Response("forbidden\n", status_code=403, media_type="text/plain")
-        if e164(params.get("To")) != config.sms_number:
-            refusals.add("wrong_number", "To is not this process's SMS number")
-            return Response("forbidden\n", status_code=403, media_type="text/plain")
+        if not self.signature_ok(request, params):
+            self.refusals.add("bad_signature", "missing or wrong X-Twilio-Signature")
+            return _forbidden()
+        if params.get("AccountSid") != self.config.account_sid:
+            self.refusals.add("wrong_account", "AccountSid is not this process's account")
+            return _forbidden()
+        if e164(params.get("To")) != number:
+            self.refusals.add("wrong_number", f"To is not this process's {channel} number")
+            return _forbidden()
+        return params
+
+    def signature_ok(self, request: Request, params: FormParams) -> bool:
+        signature = request.headers.get("x-twilio-signature")
+        if not signature:
+            return False
+        raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+        query = request.scope.get("query_string", b"")
+        url = self.config.public_url + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        settings_header = request.headers.get("x-twilio-webhooks-signature-settings")
+        if settings_header is None:
+            return self._validator.validate(url, params, signature)
+        key_validator = self._shared_key_validator or self._validator
+        try:
+            return key_validator.validate(url, params, signature, algorithm=get_signature_algorithm(settings_header))
+        except TypeError:  # a twilio library without shared-key signatures
+            return False
+
+
+def _forbidden() -> Response:
+    return Response("forbidden\n", status_code=403, media_type="text/plain")
+
+
+class StoreThreads:
+    """Store work off the event loop: a few threads, each with its own connection and the
+    SMS and voice services on it; `await threads.run(function)` runs `function` on one of
+    them, giving up after STORE_TIMEOUT seconds."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        # SQLite takes one writer at a time anyway; PostgreSQL overlaps the round trips of a few.
+        threads = POSTGRES_STORE_THREADS if os.environ.get("HYBRID_DATABASE_URL") else 1
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hybrid-store")
+        self._local = threading.local()
+        self._opened: list[SmsService] = []
+
+    def sms(self) -> SmsService:
+        """This thread's SMS service (reconnecting when PostgreSQL went away)."""
+        current = getattr(self._local, "service", None)
+        connection = getattr(current.store.conn, "conn", None) if current else None
+        if current is None or getattr(connection, "closed", False):
+            if current is not None:
+                with contextlib.suppress(Exception):
+                    current.store.close()
+            ws = Workspace(self.workspace)
+            self._local.service = current = SmsService(ws.open_store(), ws.process)
+            self._opened.append(current)
+        return current
+
+    def voice(self) -> VoiceService:
+        """This thread's voice service, on the same connection as its SMS service."""
+        sms = self.sms()
+        current = getattr(self._local, "voice", None)
+        if current is None or current.store is not sms.store:
+            self._local.voice = current = VoiceService(sms.store, sms.process)
+        return current
+
+    async def run(self, function, *args):
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(self.executor, function, *args), STORE_TIMEOUT)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        for current in self._opened:
+            with contextlib.suppress(Exception):
+                current.store.close()
+
+
+def create_app(settings: WebhookSettings) -> Starlette:
+    config = settings.config
+    refusals = Refusals()
+    gate = TwilioGate(config, refusals)
+    threads = StoreThreads(settings.workspace)
+    process = Workspace(settings.workspace).process
+
+    async def sms(request: Request) -> Response:
+        params = await gate.form(request, config.sms_number, "SMS")
+        if isinstance(params, Response):
+            return params
         sid = params.get("MessageSid") or params.get("SmsMessageSid")
         if not _SID.match(sid):
             refusals.add("bad_request", "no MessageSid")
@@ -198,7 +247,7 @@ def create_app(settings: WebhookSettings) -> Starlette:
             opt_out_type=params.get("OptOutType") or None,
         )
         try:
-            handled = await in_store(lambda: service().receive(message, "webhook"))
+            handled = await threads.run(lambda: threads.sms().receive(message, "webhook"))
         except Exception as exc:  # store down or locked: Twilio logs an error; `sms pull` recovers the message
             refusals.add("store_error", f"store problem for message {sid}: {type(exc).__name__}: {exc}")
             return Response("store unavailable\n", status_code=503, media_type="text/plain")
@@ -206,7 +255,7 @@ def create_app(settings: WebhookSettings) -> Starlette:
 
     async def healthz(request: Request) -> Response:
         def check() -> dict:
-            current = service()
+            current = threads.sms()
             current.store.conn.execute("SELECT 1").fetchone()
             state = limits.alarm_state(current.store)
             return {
@@ -217,7 +266,7 @@ def create_app(settings: WebhookSettings) -> Starlette:
             }
 
         try:
-            body = await in_store(check)
+            body = await threads.run(check)
         except Exception as exc:
             log.error("health check: store problem: %s: %s", type(exc).__name__, exc)
             return JSONResponse({"status": "store unavailable"}, status_code=503)
@@ -226,17 +275,16 @@ def create_app(settings: WebhookSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        await in_store(service)  # a store that cannot be opened stops the start
+        await threads.run(threads.sms)  # a store that cannot be opened stops the start
         try:
             yield
         finally:
-            executor.shutdown(wait=True)
-            for current in opened:
-                with contextlib.suppress(Exception):
-                    current.store.close()
+            threads.close()
 
-    app = Starlette(routes=[Route(WEBHOOK_PATH, sms, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
-                    lifespan=lifespan)
+    routes = [Route(WEBHOOK_PATH, sms, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
+    if process.channels.voice is not None:
+        routes += voice_routes(gate, threads, process, config)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.refusals = refusals
     return app
 

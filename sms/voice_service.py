@@ -1,0 +1,284 @@
+"""One phone call, step by step, against the store (DESIGN §7).
+
+`VoiceService` is what the voice webhook calls for each of Twilio's callbacks; the menu
+itself is `sms.voice_menu` (pure). A caller may rely on:
+- The call's state lives in `voice_calls` (key CallSid), so any server process can take
+  any step. Each step is ONE write transaction under a per-call lock; a callback that
+  names an older step (`seq`) is answered with the current step and changes nothing,
+  and a step that is retried after a conflict is decided again from the stored state.
+- The caller exists only as the HMAC of its E.164 number (`phone_hash`), or as hidden;
+  the code only as its HMAC (`code_hash`), stored when the menu accepts it.
+- A vote exists only once the caller presses 1: then, in that same transaction, the
+  identity (code, or phone under `identity: phone`) is locked, its votes read, the new
+  `CastVote` (channel "voice", timed at the confirmation, never before a phone vote of
+  the identity already stored) decided with all of them by `rules.decide_votes`, the
+  record inserted (channel `voice`, source `voice:<CallSid>`, own_status counted), the
+  changed decisions written back, and an audit entry `voice` added. A call that ends
+  before (hang-up, silence, wrong codes) leaves no record and counts nothing.
+- Wrong codes are counted in `voice_calls.wrong_codes` (timed by the call's start) and
+  feed `sms.limits`: the per-phone lock-out (checked at the start and after each wrong
+  code) and the process-wide alarm. Hidden callers are exempt from the lock-out.
+- Calls outside [opens, closes), hidden callers under `identity: phone` and locked-out
+  phones are told so and hung up at once.
+- Twilio's status callback (`ended`) marks a call that ended without an outcome as
+  `hung_up`; a confirmed vote keeps its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+from hybrid import audit, identity_votes, rules
+from hybrid.definition import Process
+from hybrid.errors import StoreProblem
+from hybrid.identity_votes import ClaimLost, StoredVote, choices_json, reasons_json
+from hybrid.states import Reason, RecordState
+from hybrid.store import Store, now_utc
+from sms import limits, voice_menu
+from sms.caller import caller_of
+from sms.limits import stamp
+from sms.replies import Outcome, outcome_for
+from sms.voice_menu import CallOutcome, CallState, CodeCheck, CodeStatus, Entry, Step, Turn
+
+log = logging.getLogger("hybrid.voice")
+
+MAX_ATTEMPTS = 8
+ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+_NEW = -1  # the vote being cast, before it has a record id
+_LAST = 2**62  # ... and it arrives after every stored vote
+_STANDING = (RecordState.COUNTED, RecordState.REVIEW)
+_RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
+_CALL_COLUMNS = "call_sid, phone_hash, hidden_caller, started_at, state, code_hash, wrong_codes, record_id, outcome"
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    """A call as Twilio's callback names it; `caller` (From) lives in memory only."""
+
+    call_sid: str
+    account_sid: str
+    caller: str | None
+
+
+@dataclass(frozen=True)
+class _Call:
+    call_sid: str
+    phone_hash: str | None
+    hidden_caller: bool
+    started_at: str
+    state: CallState
+    code_hash: str | None
+    wrong_codes: int
+    record_id: int | None
+    outcome: str | None
+
+
+class _TryAgain(Exception):
+    """Another transaction got there first (the same call or record): decide again."""
+
+
+class VoiceService:
+    """Takes the steps of calls for one process and one open store (one thread at a time)."""
+
+    def __init__(self, store: Store, process: Process, clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.process = process
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._languages: dict[str, str] = {}
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def incoming(self, call: InboundCall) -> Turn:
+        """A new call (Twilio's first request): greet it, or refuse it. The same CallSid
+        again (a retry) hears its current step."""
+        return self._retrying(call.call_sid, lambda: self._incoming(call))
+
+    def gather(self, call: InboundCall, seq: int | None, entry: Entry) -> Turn:
+        """The keys of one Gather of the call's step `seq`."""
+        return self._retrying(call.call_sid, lambda: self._gather(call, seq, entry))
+
+    def ended(self, call_sid: str, call_status: str) -> bool:
+        """Twilio's status callback; True when it ended a call that had no outcome yet."""
+        if call_status not in ENDED_STATUSES:
+            return False
+        return self._retrying(call_sid, lambda: self._ended(call_sid))
+
+    def call(self, call_sid: str) -> _Call | None:
+        row = self.store.conn.execute(f"SELECT {_CALL_COLUMNS} FROM voice_calls WHERE call_sid = ?",
+                                      (call_sid,)).fetchone()
+        if row is None:
+            return None
+        return _Call(row[0], row[1], bool(row[2]), row[3], CallState.from_json(row[4]), row[5], int(row[6]), row[7],
+                     row[8])
+
+    # -- one transaction each --------------------------------------------------------------
+
+    def _retrying(self, call_sid: str, step):
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with self.store.transaction():
+                    self.store.conn.lock(f"call:{call_sid}")
+                    return step()
+            except (_TryAgain, ClaimLost):
+                continue  # rolled back; the next attempt sees what the other transaction committed
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) in _RETRY_STATES:
+                    log.info("call %s: %s; trying again", call_sid, type(exc).__name__)
+                    continue
+                raise
+        raise StoreProblem(f"call {call_sid}: the store kept changing under it; try again")
+
+    def _incoming(self, call: InboundCall) -> Turn:
+        stored = self.call(call.call_sid)
+        if stored is not None:
+            return voice_menu.repeat(self.process, stored.state)
+        return self._start(call)
+
+    def _start(self, call: InboundCall) -> Turn:
+        now = self.clock()
+        caller = caller_of(call.caller)
+        phone_hash = self.store.phone_hash(caller.key) if caller.key else None
+        outside = rules.in_window(self.process, now)
+        if outside is not None:
+            turn = voice_menu.refuse(self.process, CallOutcome.CLOSED if outside is Reason.LATE else CallOutcome.NOT_OPEN)
+        elif caller.hidden and self.process.identity == "phone":
+            turn = voice_menu.refuse(self.process, CallOutcome.HIDDEN_CALLER)
+        elif phone_hash is not None and limits.locked_out(self.store, phone_hash, now):
+            turn = voice_menu.refuse(self.process, CallOutcome.LOCKED_OUT)
+        else:
+            turn = voice_menu.begin(self.process)
+        cur = self.store.conn.execute(
+            "INSERT INTO voice_calls (call_sid, account_sid, phone_hash, hidden_caller, started_at, updated_at, "
+            "language, state, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_sid) DO NOTHING",
+            (call.call_sid, call.account_sid, phone_hash, int(caller.hidden), stamp(now), stamp(now), turn.state.lang,
+             turn.state.to_json(), turn.outcome.value if turn.outcome else None))
+        if cur.rowcount == 0:
+            raise _TryAgain
+        log.debug("call %s: started (%s)", call.call_sid, turn.outcome.value if turn.outcome else "menu")
+        return turn
+
+    def _gather(self, call: InboundCall, seq: int | None, entry: Entry) -> Turn:
+        stored = self.call(call.call_sid)
+        if stored is None:  # the first request never reached us: start the call now
+            return self._start(call)
+        if stored.state.step is Step.ENDED or seq != stored.state.seq:
+            return voice_menu.repeat(self.process, stored.state)
+        now = self.clock()
+        turn = voice_menu.advance(self.process, stored.state, entry, lambda code: self._check(code, stored))
+        code_hash = self.store.code_hash(turn.code) if turn.code else stored.code_hash
+        wrong_codes = stored.wrong_codes + int(turn.wrong_code)
+        record_id = None
+        if turn.wrong_code:  # stored first: the limits count it
+            self.store.conn.execute("UPDATE voice_calls SET wrong_codes = ? WHERE call_sid = ?",
+                                    (wrong_codes, stored.call_sid))
+            limits.check_alarm(self.store, now)
+            if stored.phone_hash and turn.listen is not None and limits.locked_out(self.store, stored.phone_hash, now):
+                turn = voice_menu.refuse(self.process, CallOutcome.LOCKED_OUT, state=turn.state)
+        if turn.confirm:
+            outcome, record_id = self._cast(stored, code_hash, turn.state, now)
+            turn = voice_menu.finish(self.process, turn.state, outcome)
+        self._save(stored, turn, code_hash, wrong_codes, record_id, now)
+        return turn
+
+    def _ended(self, call_sid: str) -> bool:
+        stored = self.call(call_sid)
+        if stored is None or stored.outcome is not None:
+            return False
+        self.store.conn.execute(
+            "UPDATE voice_calls SET state = ?, outcome = ?, updated_at = ? WHERE call_sid = ?",
+            (replace(stored.state, step=Step.ENDED).to_json(), CallOutcome.HUNG_UP.value, stamp(self.clock()),
+             call_sid))
+        log.debug("call %s: hung up before a vote was confirmed", call_sid)
+        return True
+
+    def _save(self, stored: _Call, turn: Turn, code_hash: str | None, wrong_codes: int, record_id: int | None,
+              now: datetime) -> None:
+        self.store.conn.execute(
+            "UPDATE voice_calls SET state = ?, updated_at = ?, language = ?, code_hash = ?, wrong_codes = ?, "
+            "record_id = COALESCE(?, record_id), outcome = ? WHERE call_sid = ?",
+            (turn.state.to_json(), stamp(now), turn.state.lang, code_hash, wrong_codes, record_id,
+             turn.outcome.value if turn.outcome else None, stored.call_sid))
+
+    # -- the code and the vote -------------------------------------------------------------
+
+    def _check(self, code: str, stored: _Call) -> CodeCheck:
+        """What the store knows of a code that passes the check digit."""
+        code_hash = self.store.code_hash(code)
+        ballot = self.store.ballot_by_code_hash(code_hash)
+        if ballot is None:
+            return CodeCheck(CodeStatus.UNKNOWN)
+        if ballot.state == "void":
+            return CodeCheck(CodeStatus.VOID)
+        identity = rules.identity_key(self.process, code_hash, stored.phone_hash)
+        votes = identity_votes.read_votes(self.store, identity)[0] if identity else {}
+        already = any(vote.status in _STANDING for vote in votes.values())
+        return CodeCheck(CodeStatus.ISSUED, self._language(ballot.layout_hash), already)
+
+    def _cast(self, stored: _Call, code_hash: str | None, state: CallState, now: datetime) -> tuple[CallOutcome, int | None]:
+        """Decide and store the call's vote (inside the step's transaction)."""
+        store, process = self.store, self.process
+        identity = rules.identity_key(process, code_hash, stored.phone_hash)
+        ballot = store.ballot_by_code_hash(code_hash) if code_hash else None
+        if identity is None or ballot is None:  # refused at the start; never reached through the menu
+            return CallOutcome.NOT_TAKEN, None
+        identity_votes.lock_identity(store, identity)
+        votes, holder = identity_votes.read_votes(store, identity)
+        at = _vote_time(now, votes)
+        choices = state.vote()
+        new = rules.CastVote(_NEW, "voice", choices, at=at, void_code=ballot.state == "void",
+                             hidden_caller=stored.hidden_caller, arrival=_LAST)
+        decisions = rules.decide_votes(process, [v.vote for v in votes.values()] + [new])
+        decision = decisions.pop(_NEW)
+        replaced = decision.state is RecordState.COUNTED and any(
+            v.status is RecordState.COUNTED and v.vote.channel in rules.PHONE_CHANNELS
+            and decisions[vote_id].state is RecordState.SUPERSEDED for vote_id, v in votes.items())
+        record_id = self._insert_record(
+            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
+            "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
+            "VALUES ('voice', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'counted', '[]')",
+            (code_hash, ballot.serial, f"voice:{stored.call_sid}", stamp(at), decision.state.value,
+             reasons_json(decision.reasons), choices_json(choices), now_utc(), stored.phone_hash,
+             int(stored.hidden_caller)))
+        decisions[record_id] = rules.Decision(decision.state, decision.reasons)
+        identity_votes.apply_decisions(store, identity, votes, holder, decisions)
+        outcome = _call_outcome(outcome_for(decision.state, decision.reasons, replaced=replaced))
+        audit.append(store, "voice", {
+            "source": f"voice:{stored.call_sid}", "record_id": record_id, "status": decision.state.value,
+            "reasons": [r.value for r in decision.reasons], "outcome": outcome.value, "serial": ballot.serial,
+        })
+        log.debug("call %s: vote %s (%s)", stored.call_sid, decision.state.value, outcome.value)
+        return outcome, record_id
+
+    def _insert_record(self, sql: str, params: tuple) -> int:
+        """The call's record; _TryAgain when another transaction stored it meanwhile."""
+        try:
+            return self.store.conn.insert(sql, params, returning="record_id")
+        except Exception as exc:
+            if isinstance(exc, sqlite3.IntegrityError) or getattr(exc, "sqlstate", None) == "23505":
+                raise _TryAgain from None
+            raise
+
+    def _language(self, layout_hash: str) -> str | None:
+        if layout_hash not in self._languages:
+            self._languages.update(self.store.conn.execute("SELECT layout_hash, language FROM layouts").fetchall())
+        return self._languages.get(layout_hash)
+
+
+def _vote_time(now: datetime, votes: dict[int, StoredVote]) -> datetime:
+    """When the vote was cast: now, but never before a phone vote of the identity already
+    stored, so time order is the order in which votes were taken."""
+    times = [v.vote.at for v in votes.values() if v.vote.channel in rules.PHONE_CHANNELS and v.vote.at]
+    if times and max(times) >= now:
+        return max(times) + timedelta(microseconds=1)
+    return now
+
+
+def _call_outcome(outcome: Outcome) -> CallOutcome:
+    try:
+        return CallOutcome(outcome.value)
+    except ValueError:  # NEED_CODE: rejected for a reason a caller cannot fix in this call
+        return CallOutcome.NOT_TAKEN
