@@ -899,13 +899,13 @@ def purge(
     from sms.twilio_cleanup import eraser_from_environment
 
     ws = workspace()
-    ws.process  # noqa: B018 - validates the workspace first
+    process = ws.process
     store = ws.open_store()
     try:
         if dry_run:
             _print_purge_plan(plan_purge(ws, store))
             return
-        eraser = eraser_from_environment()
+        eraser = eraser_from_environment(process)
         report = purge_now(ws, store, eraser=eraser)
     finally:
         store.close()
@@ -913,31 +913,35 @@ def purge(
     if report.complete:
         return
     left = f"{report.pending_messages} message(s) and {report.pending_calls} call(s) are still stored at Twilio"
+    replies = sum(1 for f in report.failures if f.kind in ("reply", "replies"))
+    left += f", and {replies} reply/replies could not be deleted or listed" if replies else ""
     if eraser is None:
         raise InvalidInput(f"{left}: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, then run `hybrid purge` again")
     refused = [f for f in report.failures if f.why == "refused"]
     if refused:
         raise InvalidInput(f"{left}: {refused[0].message}; fix them, then run `hybrid purge` again")
     why = f" ({report.failures[0].message})" if report.failures else ""
-    raise ToolMissing(f"{left}{why}; run `hybrid purge` again: only those are tried")
+    raise ToolMissing(f"{left}{why}; run `hybrid purge` again: only what is left is tried")
 
 
-def _purge_rows(counts) -> list[tuple[str, str]]:
+def _purge_rows(counts, *, replies: bool = True) -> list[tuple[str, str]]:
     megabytes = f"{counts.scan_bytes / 1_000_000:.1f} MB"
     return [("raw SMS texts", str(counts.sms_bodies)), ("phone hashes (rows)", str(counts.phone_hashes)),
             ("phones given a placeholder", str(counts.phone_identities)),
             ("scan copies", str(counts.scan_files)), ("review and comment crops", str(counts.crop_files)),
             ("scan images, size", megabytes), ("messages at Twilio", str(counts.provider_messages)),
-            ("calls at Twilio", str(counts.provider_calls))]
+            ("calls at Twilio", str(counts.provider_calls))] + (
+        [("our replies at Twilio", str(counts.provider_replies))] if replies else [])
 
 
 def _print_purge_plan(plan) -> None:
     table = Table(title="Dry run: what would go")
     table.add_column("")
     table.add_column("Would go", justify="right")
-    for label, value in _purge_rows(plan.counts):
+    for label, value in _purge_rows(plan.counts, replies=False):
         table.add_row(label, value)
     console.print(table)
+    console.print("Also our replies at Twilio (listed when purging). Nothing was changed.")
     if plan.allowed:
         console.print(f"The retention period ended {plan.purge_from.isoformat()}: `hybrid purge` may run.")
     else:
@@ -959,16 +963,18 @@ def _print_purge_report(report) -> None:
     table.add_row("still at Twilio", f"{report.pending_messages} messages, {report.pending_calls} calls")
     console.print(table)
     for failure in report.failures[:5]:
-        errors.print(f"[yellow]not deleted at Twilio:[/] {failure.kind} {failure.sid}: {failure.message}",
-                     highlight=False)
+        errors.print(f"[yellow]not deleted at Twilio:[/] {failure.kind}{' ' + failure.sid if failure.sid else ''}: "
+                     f"{failure.message}", highlight=False)
     if len(report.failures) > 5:
         errors.print(f"… and {len(report.failures) - 5} more", highlight=False)
     if report.other_files:
         console.print(f"Left alone in scans/ (not made by hybrid): {len(report.other_files)} file(s)")
     if report.audit_head:
         console.print(f"Records, votes and counts are unchanged. Audit head: {report.audit_head}", highlight=False)
-    else:
+    elif report.complete:
         console.print("Nothing left to purge; nothing was changed.")
+    else:
+        console.print("Nothing was deleted this time.")
 
 
 # -- audit ---------------------------------------------------------------------

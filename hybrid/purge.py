@@ -14,7 +14,10 @@ Goes:
   hybrid did not make are left alone and listed;
 - the messages and calls at the phone provider, through a `ProviderEraser` (Twilio's:
   `sms.twilio_cleanup`; hybrid never imports twilio). Each one deleted (or already gone)
-  is marked `twilio_deleted = 1`, so a later run retries only what failed.
+  is marked `twilio_deleted = 1`, so a later run retries only what failed. Then the
+  provider's copies the store never names (the webhook's replies, which carry the
+  voter's number) are listed for the days of the stored messages (and the day after)
+  and deleted; a later run lists again, so what failed is found again.
 
 Stays: every record with its state, reasons and choices, the claims, pages and their
 readings, review decisions, printed ballots and the audit chain: counts and votes are
@@ -45,7 +48,7 @@ from hybrid.store import Store
 from hybrid.workspace import Workspace
 
 Clock = Callable[[], datetime]
-ProviderKind = Literal["message", "call"]
+ProviderKind = Literal["message", "call"]  # what `ProviderEraser.delete` deletes
 PLACEHOLDER_PREFIX = "purged-"
 CHUNK = 500  # rows per write transaction
 _ARCHIVED = re.compile(r"^[0-9a-f]{64}\.[A-Za-z0-9]+(\.partial)?$")  # ocr.batch.archive's names
@@ -79,6 +82,11 @@ class ProviderEraser(Protocol):
         deleted); ProviderDeleteFailed otherwise."""
         ...
 
+    def replies(self, since: datetime, until: datetime) -> list[str]:
+        """The SIDs of our replies sent from `since` to `until` (whole days) that the
+        provider still holds; ProviderDeleteFailed when they cannot be listed."""
+        ...
+
 
 @dataclass(frozen=True)
 class PurgeCounts:
@@ -92,11 +100,12 @@ class PurgeCounts:
     scan_bytes: int = 0  # of scan_files and crop_files together
     provider_messages: int = 0  # messages to delete (plan) / deleted (report) at the provider
     provider_calls: int = 0
+    provider_replies: int = 0  # deleted (report only: a plan does not ask the provider)
 
     @property
     def anything(self) -> bool:
         return any((self.sms_bodies, self.phone_hashes, self.phone_identities, self.scan_files, self.crop_files,
-                    self.provider_messages, self.provider_calls))
+                    self.provider_messages, self.provider_calls, self.provider_replies))
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ class PurgePlan:
 
 @dataclass(frozen=True)
 class ProviderFailure:
-    kind: ProviderKind
+    kind: str  # message | call | reply | replies (listing them failed)
     sid: str
     why: str  # refused | unreachable | failed
     message: str
@@ -132,8 +141,8 @@ class PurgeReport:
 
     @property
     def complete(self) -> bool:
-        """Nothing personal is left, here or at the provider."""
-        return not (self.pending_messages or self.pending_calls)
+        """Nothing personal is known to be left, here or at the provider."""
+        return not (self.pending_messages or self.pending_calls or self.failures)
 
 
 def purge_from(process: Process) -> datetime:
@@ -267,8 +276,8 @@ def purge(ws: Workspace, store: Store, *, clock: Clock | None = None,
             _replace_phone(store, phone_hash)
             identities += 1
     scan_files, crop_files, freed, other = _delete_scans(ws, store)
-    messages, calls, failures = _delete_at_provider(store, eraser)
-    done = PurgeCounts(bodies, hashes, identities, scan_files, crop_files, freed, messages, calls)
+    messages, calls, replies, failures = _delete_at_provider(store, eraser)
+    done = PurgeCounts(bodies, hashes, identities, scan_files, crop_files, freed, messages, calls, replies)
     pending = {kind: int(store.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE twilio_deleted = 0").fetchone()[0])
                for kind, table in (("message", "sms_messages"), ("call", "voice_calls"))}
     head = None
@@ -276,7 +285,8 @@ def purge(ws: Workspace, store: Store, *, clock: Clock | None = None,
         body = {"purge_from": start.isoformat(), "sms_bodies": bodies, "phone_hashes": hashes,
                 "phone_identities": identities, "scan_files": scan_files, "crop_files": crop_files,
                 "provider": eraser.name if eraser else None, "provider_messages_deleted": messages,
-                "provider_calls_deleted": calls, "provider_failures": len(failures),
+                "provider_calls_deleted": calls, "provider_replies_deleted": replies,
+                "provider_failures": len(failures),
                 "provider_pending_messages": pending["message"], "provider_pending_calls": pending["call"]}
         with store.transaction():
             head = audit.append(store, "purge", body)
@@ -320,24 +330,47 @@ def _delete_scans(ws: Workspace, store: Store) -> tuple[int, int, int, list[str]
     return len(archived), len(crops), freed, other
 
 
-def _delete_at_provider(store: Store, eraser: ProviderEraser | None) -> tuple[int, int, list[ProviderFailure]]:
-    """(messages deleted, calls deleted, failures); each success marked in its own transaction."""
+def _delete_at_provider(store: Store, eraser: ProviderEraser | None
+                        ) -> tuple[int, int, int, list[ProviderFailure]]:
+    """(messages, calls, replies deleted, failures); each stored one marked in its own transaction."""
     if eraser is None:
-        return 0, 0, []
-    done = {"message": 0, "call": 0}
+        return 0, 0, 0, []
+    done = {"message": 0, "call": 0, "reply": 0}
     failures: list[ProviderFailure] = []
+
+    def delete(kind: ProviderKind, sid: str, shown: str) -> bool:
+        """False when the rest is pointless (refused, unreachable)."""
+        try:
+            eraser.delete(kind, sid)
+        except ProviderDeleteFailed as exc:
+            failures.append(ProviderFailure(shown, sid, exc.why, exc.message))
+            return not exc.stop
+        done[shown] += 1
+        return True
+
+    def result() -> tuple[int, int, int, list[ProviderFailure]]:
+        return done["message"], done["call"], done["reply"], failures
+
     for kind, table, key in (("message", "sms_messages", "message_sid"), ("call", "voice_calls", "call_sid")):
         sids = [sid for (sid,) in store.conn.execute(
-            f"SELECT {key} FROM {table} WHERE twilio_deleted = 0 ORDER BY {key}")]
+            f"SELECT {key} FROM {table} WHERE twilio_deleted = 0 ORDER BY {key}").fetchall()]
         for sid in sids:
-            try:
-                eraser.delete(kind, sid)
-            except ProviderDeleteFailed as exc:
-                failures.append(ProviderFailure(kind, sid, exc.why, exc.message))
-                if exc.stop:
-                    return done["message"], done["call"], failures
-                continue
-            with store.transaction():
-                store.conn.execute(f"UPDATE {table} SET twilio_deleted = 1 WHERE {key} = ?", (sid,))
-            done[kind] += 1
-    return done["message"], done["call"], failures
+            before = done[kind]
+            if not delete(kind, sid, kind):
+                return result()
+            if done[kind] > before:
+                with store.transaction():
+                    store.conn.execute(f"UPDATE {table} SET twilio_deleted = 1 WHERE {key} = ?", (sid,))
+    # A reply goes out when its message arrives: the days of the stored messages, and one more.
+    first, last = store.conn.execute("SELECT MIN(sent_at), MAX(sent_at) FROM sms_messages").fetchone()
+    if first is None:
+        return result()
+    try:
+        replies = eraser.replies(datetime.fromisoformat(first), datetime.fromisoformat(last) + timedelta(days=1))
+    except ProviderDeleteFailed as exc:
+        failures.append(ProviderFailure("replies", "", exc.why, exc.message))
+        return result()
+    for sid in replies:
+        if not delete("message", sid, "reply"):
+            break
+    return result()

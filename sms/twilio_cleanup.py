@@ -3,7 +3,10 @@
 `TwilioEraser` is `hybrid.purge`'s `ProviderEraser` for Twilio: one REST DELETE per
 stored message (`/Accounts/{sid}/Messages/{MessageSid}.json`, which also deletes the
 message's media) or call (`…/Calls/{CallSid}.json`), through twilio's client, pointed
-at HYBRID_TWILIO_API_URL when that is set (as `sms pull` is). A caller may rely on:
+at HYBRID_TWILIO_API_URL when that is set (as `sms pull` is). The webhook's replies
+(TwiML) become messages at Twilio that the store never names: `replies` lists them
+(Messages list, From our SMS number, by DateSent day, direction `outbound-reply` only,
+so messages the city sent otherwise from the number stay). A caller may rely on:
 - `delete` returns True when Twilio deleted it now, False when Twilio answers 404 (it
   was deleted before: by an earlier purge, or by hand in the console);
 - any other answer raises `ProviderDeleteFailed`: "refused" for 401/403 (the
@@ -17,10 +20,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from datetime import datetime, timezone
 
+from hybrid.definition import Process
 from hybrid.purge import ProviderDeleteFailed, ProviderKind
-from sms.backfill import twilio_client
-from sms.twilio_config import TwilioConfig
+from sms.backfill import PAGE_SIZE, twilio_client
+from sms.twilio_config import TwilioConfig, sms_number
 
 
 class TwilioEraser:
@@ -63,14 +68,38 @@ class TwilioEraser:
                                        why="unreachable", stop=True) from None
         return True
 
+    def replies(self, since: datetime, until: datetime) -> list[str]:
+        if not self.config.sms_number:
+            return []
+        from twilio.base.exceptions import TwilioException
 
-def eraser_from_environment(environ: Mapping[str, str] | None = None) -> TwilioEraser | None:
+        messages = self.client.api.v2010.account.messages
+        try:
+            return [m.sid for m in messages.stream(
+                from_=self.config.sms_number, date_sent_after=since.astimezone(timezone.utc).strftime("%Y-%m-%d"),
+                date_sent_before=until.astimezone(timezone.utc).strftime("%Y-%m-%d"), page_size=PAGE_SIZE)
+                if (m.direction or "").lower() == "outbound-reply"]
+        except (TwilioException, OSError) as exc:
+            # A failed page comes as TwilioException("Unable to fetch page", response), as in `sms pull`.
+            status = getattr(exc, "status", None) or getattr(exc.args[1] if len(exc.args) > 1 else None,
+                                                             "status_code", None)
+            if status in (401, 403):
+                raise ProviderDeleteFailed(f"Twilio refused TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (HTTP {status})",
+                                           why="refused", stop=True) from None
+            what = f"answered HTTP {status}" if status else f"could not be reached ({type(exc).__name__})"
+            raise ProviderDeleteFailed(f"Twilio's API {what} listing our replies",
+                                       why="failed" if status else "unreachable", stop=True) from None
+
+
+def eraser_from_environment(process: Process, environ: Mapping[str, str] | None = None) -> TwilioEraser | None:
     """A TwilioEraser with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and HYBRID_TWILIO_API_URL,
-    when set); None when either is missing."""
+    when set) for `process`'s SMS number (none: no replies to list); None when either
+    credential is missing."""
     env = os.environ if environ is None else environ
     account_sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
     auth_token = env.get("TWILIO_AUTH_TOKEN", "").strip()
     if not account_sid or not auth_token:
         return None
     api_url = env.get("HYBRID_TWILIO_API_URL", "").strip().rstrip("/") or None
-    return TwilioEraser(TwilioConfig(account_sid, auth_token, api_url=api_url))
+    number = sms_number(process) if process.channels.sms is not None else ""
+    return TwilioEraser(TwilioConfig(account_sid, auth_token, sms_number=number, api_url=api_url))

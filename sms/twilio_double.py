@@ -180,7 +180,8 @@ class FakeTwilioApi:
         own = re.escape(API_PREFIX + self.account_sid)
         match = re.fullmatch(rf"{own}/(Messages|Calls)/([A-Za-z0-9]+)\.json", parts)
         store = None if match is None else (self.messages if match.group(1) == "Messages" else self.calls)
-        found = [] if store is None else [item for item in store if item["sid"] == match.group(2)]
+        found = [] if store is None else [item for item in store
+                                          if item["sid"] == match.group(2) and item["account_sid"] == self.account_sid]
         if not found:
             return _not_found(parts)
         sid = match.group(2)

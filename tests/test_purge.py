@@ -186,7 +186,14 @@ def test_purge_after_retention_deletes_texts_hashes_scans_and_twilio_copies_but_
     before_inputs = query(deck, "SELECT sha256 FROM inputs WHERE archived IS NOT NULL")
     sids = sorted(sid for (sid,) in query(deck, "SELECT message_sid FROM sms_messages"))
     calls = [sid for (sid,) in query(deck, "SELECT call_sid FROM voice_calls")]
-    twilio.add(new_message_sid(), PHONES[0], SMS_NUMBER, "someone else's message", DURING)  # not ours to delete
+    replies = [twilio.add(new_message_sid(), SMS_NUMBER, phone, "Danke! Wir haben Ihre Stimme erhalten: 1.", DURING,
+                          direction="outbound-reply")["sid"] for phone in PHONES[:2]]
+    stay = {twilio.add(new_message_sid(), PHONES[0], SMS_NUMBER, "another account's message", DURING,
+                       account_sid="AC" + "00" * 16)["sid"],
+            twilio.add(new_message_sid(), SMS_NUMBER, PHONES[0], "Erinnerung: Abstimmung bis 1. April", DURING,
+                       direction="outbound-api")["sid"],  # the city's own notice, not a reply
+            twilio.add(new_message_sid(), SMS_NUMBER, PHONES[0], "Danke!", DURING + timedelta(days=9),
+                       direction="outbound-reply")["sid"]}  # a reply from days when this process had no message
 
     dry = run_cli("-C", deck.root, "purge", "--dry-run")
     assert dry.code == ExitCode.OK, dry.output
@@ -201,12 +208,12 @@ def test_purge_after_retention_deletes_texts_hashes_scans_and_twilio_copies_but_
     assert query(deck, "SELECT COUNT(*) FROM records WHERE phone_hash IS NOT NULL") == [(0,)]
     assert query(deck, "SELECT COUNT(*) FROM inputs WHERE archived IS NOT NULL") == [(0,)]
     assert files_under(deck.scans_dir) == []
-    # ... and at Twilio: exactly our messages and our call, once each.
-    assert sorted(twilio.deleted) == sorted(sids + calls)
+    # ... and at Twilio: exactly our messages, our call and our replies, once each.
+    assert sorted(twilio.deleted) == sorted(sids + calls + replies)
     assert [r for r in twilio.requests if r.startswith("DELETE")] == [
         f"DELETE /2010-04-01/Accounts/{SMS_ACCOUNT}/{'Messages' if sid.startswith('SM') else 'Calls'}/{sid}.json"
         for sid in twilio.deleted]
-    assert len(twilio.messages) == 1 and twilio.calls == []
+    assert {m["sid"] for m in twilio.messages} == stay and twilio.calls == []
     assert query(deck, "SELECT COUNT(*) FROM sms_messages WHERE twilio_deleted = 0") == [(0,)]
     assert query(deck, "SELECT twilio_deleted FROM voice_calls") == [(1,)]
 
@@ -223,16 +230,16 @@ def test_purge_after_retention_deletes_texts_hashes_scans_and_twilio_copies_but_
     store.close()
     assert len(purge_entries) == 1
     body = purge_entries[0]["body"]
-    assert (body["sms_bodies"], body["provider_messages_deleted"], body["provider_calls_deleted"]) == (5, 5, 1)
+    assert (body["sms_bodies"], body["provider_messages_deleted"], body["provider_calls_deleted"],
+            body["provider_replies_deleted"]) == (5, 5, 1, 2)
     assert body["scan_files"] == len(before_inputs) and body["crop_files"] >= 2
     assert body["provider_pending_messages"] == body["provider_pending_calls"] == 0
 
-    # Idempotent: nothing left, nothing changed, nothing asked of Twilio.
-    requests = len(twilio.requests)
+    # Idempotent: nothing left, nothing changed, nothing more deleted at Twilio.
     again = run_cli("-C", deck.root, "purge")
     assert again.code == ExitCode.OK, again.output
     assert "Nothing left to purge" in again.out
-    assert len(twilio.requests) == requests
+    assert sum(r.startswith("DELETE") for r in twilio.requests) == len(sids + calls + replies)
     assert query(deck, "SELECT COUNT(*) FROM audit WHERE kind = 'purge'") == [(1,)]
     assert status_json(run_cli, deck)["audit_head"] == after_status["audit_head"]
 
