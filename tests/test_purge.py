@@ -22,6 +22,8 @@ from sms.service import InboundSms, SmsService
 from sms.twilio_cleanup import TwilioEraser
 from sms.twilio_config import TwilioConfig
 from sms.twilio_double import FakeTwilioApi, new_message_sid
+from sms.voice_menu import read_entry
+from sms.voice_service import InboundCall, VoiceService
 
 REPO = Path(__file__).resolve().parent.parent
 OPENS, CLOSES = "2024-03-01T00:00:00+01:00", "2024-04-01T00:00:00+02:00"
@@ -41,8 +43,8 @@ def poll_definition(opens: str, closes: str, retention_days: int) -> str:
 
 @pytest.fixture(scope="module")
 def returned_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A process that closed in 2024: 4 simulated ballots scanned (with crops), 2 more codes
-    used by SMS, 5 messages from 3 phones and one call. Built once; tests copy it."""
+    """A process that closed in 2024: 4 simulated ballots scanned (with crops), 3 more codes
+    used by phone: 5 SMS from 3 phones and one call that votes. Built once; tests copy it."""
     from forms.compose import BallotComposer
     from forms.print_run import print_for_deck
     from hybrid.codes import new_code
@@ -66,23 +68,23 @@ def returned_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
             run_scan(ws, store, ws.process, [deck / "scans"], batch="tray-1",
                      received=date.fromisoformat(truth["received"]), workers=1)
             layout = BallotComposer(ws.process, "de", False).compose().layout
-            codes = [new_code() for _ in range(2)]
+            codes = [new_code() for _ in range(3)]
             with store.transaction():
                 store.save_layout(layout)
                 first = store.next_serial()
-                run = store.start_print_run(first, first + 1, layout.layout_hash, "test")
+                run = store.start_print_run(first, first + 2, layout.layout_hash, "test")
                 store.issue_ballots(run, layout.layout_hash,
                                     [(first + i, store.code_hash(c)) for i, c in enumerate(codes)])
             service = SmsService(store, ws.process, clock=lambda: DURING)
             for body, phone in ((f"{codes[0]} 1", PHONES[0]), ("HILFE", PHONES[1]), (f"{codes[1]} 2 5", PHONES[1]),
                                 (f"{codes[0]} 2", PHONES[0]), ("1234 5678 9012 1", PHONES[2])):
                 service.receive(InboundSms(new_message_sid(), SMS_ACCOUNT, body, phone))
-            with store.transaction():
-                store.conn.execute(
-                    "INSERT INTO voice_calls (call_sid, account_sid, phone_hash, started_at, updated_at, outcome) "
-                    "VALUES (?, ?, ?, ?, ?, 'hung_up')",
-                    ("CA" + "5e" * 16, SMS_ACCOUNT, store.phone_hash(PHONES[2]), DURING.isoformat(),
-                     DURING.isoformat()))
+            voice = VoiceService(store, ws.process, clock=lambda: DURING)
+            call = InboundCall("CA" + "5e" * 16, SMS_ACCOUNT, PHONES[2])
+            turn = voice.incoming(call)
+            for digits, key in ((codes[2], "#"), ("1", "#"), ("5", "#"), ("9", "#"), ("10", "#"), ("1", "")):
+                turn = voice.gather(call, turn.state.seq, read_entry(digits, key))
+            assert turn.outcome is not None and turn.outcome.value == "received"
         finally:
             store.close()
     return deck
@@ -157,6 +159,8 @@ def test_the_deck_has_what_purge_is_for(deck: Workspace):
     assert any(n.startswith("crops/") and n.endswith("-comment.png") for n in names)
     statuses = dict(query(deck, "SELECT status, COUNT(*) FROM records GROUP BY status"))
     assert statuses.get("counted", 0) >= 3 and statuses.get("review", 0) >= 1 and statuses.get("not_a_vote") == 1
+    assert query(deck, "SELECT status, phone_hash IS NOT NULL FROM records WHERE channel = 'voice'") == [("counted", 1)]
+    assert query(deck, "SELECT COUNT(*) FROM voice_calls WHERE phone_hash IS NOT NULL") == [(1,)]
 
 
 def test_purge_refuses_before_the_retention_period_ends_and_deletes_nothing(deck: Workspace):
@@ -184,6 +188,7 @@ def test_purge_after_retention_deletes_texts_hashes_scans_and_twilio_copies_but_
     before_votes = votes(deck)
     before_status = status_json(run_cli, deck)
     before_inputs = query(deck, "SELECT sha256 FROM inputs WHERE archived IS NOT NULL")
+    assert [(c["channel"], c["total"]) for c in before_status["records"]] == [("paper", 4), ("sms", 5), ("voice", 1)]
     sids = sorted(sid for (sid,) in query(deck, "SELECT message_sid FROM sms_messages"))
     calls = [sid for (sid,) in query(deck, "SELECT call_sid FROM voice_calls")]
     replies = [twilio.add(new_message_sid(), SMS_NUMBER, phone, "Danke! Wir haben Ihre Stimme erhalten: 1.", DURING,
