@@ -4,9 +4,9 @@ Pure: keys and figures in, sentences out. A caller may rely on:
 - `VOICES` names, per language we speak, a Twilio neural voice and its BCP-47 language
   (de: Polly.Vicki-Neural, de-DE; en: Polly.Amy-Neural, en-GB); `RATE` is the SSML
   prosody rate every sentence is spoken at (slow and clear).
-- `voice_language(process, lang)`: `lang` when we speak it, else the process's first
-  language when we speak that, else English. Other process languages (Turkish,
-  Arabic, …) therefore hear German or English.
+- `voice_language(process, lang)`: `lang` when we speak it, else the first of the
+  process's languages that we speak, else English. Other process languages (Turkish,
+  Arabic, …) therefore hear German or English, in which the process has its texts.
 - `Words(lang)` words one language: `words[key].format(…)`, `money`, `day`, `count`,
   `numbers`. Every sentence says "erhalten/received", never "gezählt/counted".
 - Digits that must be heard one by one (an example code) are written with spaces.
@@ -37,7 +37,7 @@ PAUSE = "400ms"  # between two sentences of one prompt
 
 def voice_language(process: Process, lang: str | None) -> str:
     """The language we speak for `lang` (see the module docstring)."""
-    for candidate in (lang, process.languages[0]):
+    for candidate in (lang, *process.languages):
         if candidate in VOICES:
             return candidate
     return "en"

@@ -575,3 +575,27 @@ def test_wrong_codes_by_phone_and_sms_lock_a_phone_out_and_raise_the_alarm(sms_w
     assert health["wrong_codes_last_hour"] == 5 + 48 and health["wrong_code_alarm"] is True
     assert ws.query("SELECT kind FROM audit WHERE kind = 'sms_alarm'") == [("sms_alarm",)]
     assert "ALARM: 51 wrong codes in the last hour" in server.log()
+
+
+def test_any_server_process_answers_any_step_and_a_code_counts_once(sms_workspace, sms_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ws = sms_workspace(codes={"de": 1})
+    servers = [sms_server(ws), sms_server(ws)]
+    code = ws.codes["de"][0]
+    phones = [Phone(servers[0]), Phone(servers[1], caller="+4915187654321")]
+    for n, (phone, answer) in enumerate(zip(phones, ("1", "4"))):  # each step goes to the other server
+        phone.dial()
+        for step, digits in enumerate([code, answer, "", ""]):
+            phone.server = servers[(step + n + 1) % 2]
+            phone.press(digits)
+    assert all(phone.heard[-1].gather["numDigits"] == "1" for phone in phones)  # both at the read-back
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # both confirm at the same moment
+        finals = list(pool.map(lambda phone: phone.press("1", key=""), phones))
+    texts = sorted(final.lines[0] for final in finals)
+    assert texts[0] in ("Für diesen Code haben wir schon eine andere Stimme erhalten. Diese Stimme wurde nicht "
+                        "übernommen.", "Vielen Dank. Wir haben Ihre Stimme erhalten.")
+    assert texts.count("Vielen Dank. Wir haben Ihre Stimme erhalten.") == 1
+    assert sorted(r[1] for r in voice_records(ws)) == ["counted", "superseded"]
+    assert ws.query("SELECT COUNT(*) FROM claims") == [(1,)]
