@@ -810,6 +810,7 @@ def status(
     """Where the process stands: pages, records per channel, ballots, review, audit head.
 
     Exit code 1 while items need a person (review, unreadable pages, comments), else 0.
+
     Examples:  hybrid -C wue-bh-2027 status
                hybrid -C wue-bh-2027 status --json
     """
@@ -887,10 +888,8 @@ def purge(
 ) -> None:
     """Delete what retention covers: raw SMS texts, phone hashes, scan images, and the messages and calls at Twilio.
 
-    Allowed once retention_days have passed after closes (process.yaml); before that it refuses
-    (exit 2) and deletes nothing. Records, votes, counts and the audit chain stay. Deleting at
-    Twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN. Re-running is harmless: only what is
-    left (a failed Twilio delete) is tried again.
+    Allowed once retention_days have passed after closes (process.yaml); before that it refuses (exit 2) and deletes nothing. Records, votes, counts and the audit chain stay. Deleting at Twilio (the webhook's replies too) needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN. Re-running is harmless: only what is left (a failed Twilio delete) is tried again.
+
     Examples:  hybrid -C wue-bh-2027 purge --dry-run
                hybrid -C wue-bh-2027 purge
     """

@@ -110,12 +110,12 @@ def collect(store: Store, process: Process) -> ProcessStatus:
         batches.append(BatchPages(name, received, envelopes, {s.value: int(counts.get(s.value, 0)) for s in PageState}))
     all_pages = dict(conn.execute("SELECT state, COUNT(*) FROM pages GROUP BY state").fetchall())
 
-    effective = review.effective_decisions(store, process)
+    reviewed = review.reviewed_decisions(store, process)  # every other record stands as stored
     states = {c: Counter() for c in CHANNELS}
     reasons = {c: Counter() for c in CHANNELS}
     for record_id, channel, status, stored_reasons in conn.execute(
             "SELECT record_id, channel, status, reasons FROM records"):
-        decision = effective.get(record_id)
+        decision = reviewed.get(record_id)
         if decision is not None and not decision.pending:
             status, why = decision.state.value, [r.value for r in decision.reasons]
         else:
