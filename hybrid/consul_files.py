@@ -129,7 +129,7 @@ def budget_lines(process: Process, records: Iterable[MergedRecord], channel: str
     return lines, left_out
 
 
-def write_budget_files(result: MergeResult, folder: Path) -> ConsulFiles:
+def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int = SHEET_LINES) -> ConsulFiles:
     process = result.process
     written: list[Path] = []
     sheets: list[SheetFile] = []
@@ -143,9 +143,9 @@ def write_budget_files(result: MergeResult, folder: Path) -> ConsulFiles:
         for line in lines:
             for investment in line.split(","):
                 sheet_counts[(booth, investment)] += 1
-        for index in range(0, len(lines), SHEET_LINES):
-            chunk = lines[index:index + SHEET_LINES]
-            name = f"ballot-sheet-{_slug(booth)}-{index // SHEET_LINES + 1:03d}.txt"
+        for index in range(0, len(lines), lines_per_file):
+            chunk = lines[index:index + lines_per_file]
+            name = f"ballot-sheet-{_slug(booth)}-{index // lines_per_file + 1:03d}.txt"
             # No trailing newline: CONSUL splits on ";" and newlines; nothing may make an empty ballot.
             (folder / name).write_text("\n".join(chunk), encoding="utf-8")
             written.append(folder / name)

@@ -16,6 +16,8 @@ from the same reading of the store wherever a vote comes from. A caller may rely
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from types import MappingProxyType
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,6 +48,7 @@ VOTE_COLUMNS = ("r.record_id, r.channel, r.status, r.reasons, r.choices, r.recei
                 "r.own_reasons, r.hidden_caller, r.serial, b.state")
 
 
+@lru_cache(maxsize=4096)
 def reasons_from_json(text: str | None) -> tuple[Reason, ...]:
     return tuple(Reason(r) for r in json.loads(text or "[]"))
 
@@ -54,8 +57,15 @@ def reasons_json(reasons: Iterable[Reason]) -> str:
     return json.dumps([r.value for r in reasons])
 
 
-def choices_from_json(text: str | None) -> dict[str, tuple[str, ...]]:
-    return {q: tuple(opts) for q, opts in json.loads(text or "{}").items()}
+@lru_cache(maxsize=65536)
+def choices_from_json(text: str | None) -> Mapping[str, tuple[str, ...]]:
+    """Read-only (the same text gives the same shared mapping: stores repeat choices a lot)."""
+    return MappingProxyType({q: tuple(opts) for q, opts in json.loads(text or "{}").items()})
+
+
+@lru_cache(maxsize=4096)
+def _day(text: str) -> date:
+    return date.fromisoformat(text[:10])
 
 
 def choices_json(choices: Mapping[str, Iterable[str]]) -> str:
@@ -73,7 +83,7 @@ def cast_vote(record_id: int, channel: str, status: str, reasons: str | None, ch
     void = ballot_state == "void"
     if channel == "paper":
         vote = rules.CastVote(record_id, channel, chosen,
-                              received=date.fromisoformat(received_at[:10]) if received_at else None,
+                              received=_day(received_at) if received_at else None,
                               own=rules.own_paper_decision(state, why, chosen), void_code=void, arrival=record_id)
     else:
         own = None if own_status == "counted" else rules.Decision(RecordState.REJECTED, reasons_from_json(own_reasons),

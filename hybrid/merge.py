@@ -22,26 +22,32 @@ and CONSUL's booth figures.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
+from typing import NamedTuple
 
 from hybrid import identity_votes, review, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
-from hybrid.identity_votes import VOTE_COLUMNS, cast_vote
+from hybrid.identity_votes import cast_vote, choices_from_json, reasons_from_json
 from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import Store
 
 CHANNELS = ("paper", "sms", "voice")
 BOOTHS = {"paper": "Papier", "sms": "SMS", "voice": "Telefon"}  # CONSUL booth names, one per channel
 _CONTENT_REASONS = frozenset({Reason.OVERVOTE, Reason.OVER_BUDGET})
+_WRITE_BACK_BATCH = 200  # identities per write transaction when merge corrects the store
 
 
-@dataclass(frozen=True, slots=True)
-class MergedRecord:
-    """One ballot or message and what became of it.
+class MergedRecord(NamedTuple):
+    """One ballot or message and what became of it (immutable; a tuple because a million
+    of them are made per merge, and a frozen dataclass costs twice as much to build).
 
     `choices`: what its final decision says (as read, or as a person decided); they
     count only when `state` is COUNTED (`counted_choices`). `blank`: counted with no
@@ -128,95 +134,136 @@ class MergeResult:
 
 @dataclass(slots=True)
 class _Row:
-    stored: identity_votes.StoredVote
-    source: str
-    received_at: str | None
+    """One stored record: its row (MERGE_COLUMNS), its decision now, its identity and
+    whether its code is void; the `CastVote` is built only when it is decided again."""
+
+    raw: tuple
+    status: RecordState
+    reasons: tuple[Reason, ...]
     identity: str | None
-    is_vote: bool
+    void: bool
+
+    @property
+    def record_id(self) -> int:
+        return self.raw[0]
+
+    def vote(self) -> rules.CastVote:
+        return cast_vote(*self.raw[:10], "void" if self.void else None).vote
+
+
+_STATES = {state.value: state for state in RecordState}
+# cast_vote's columns but the ballot's state (void codes are few: read apart, not joined).
+MERGE_COLUMNS = ("record_id, channel, status, reasons, choices, received_at, own_status, own_reasons, hidden_caller, "
+                 "serial, code_hash, phone_hash, source")
 
 
 def _read(store: Store, process: Process) -> list[_Row]:
-    rows = store.conn.execute(
-        f"SELECT {VOTE_COLUMNS}, r.code_hash, r.phone_hash, r.source FROM records r "
-        "LEFT JOIN ballots b ON b.code_hash = r.code_hash ORDER BY r.record_id")
+    void = {h for (h,) in store.conn.execute("SELECT code_hash FROM ballots WHERE state = 'void'")}
+    rows = store.conn.execute(f"SELECT {MERGE_COLUMNS} FROM records ORDER BY record_id")
+    identity_of = rules.identity_key
     out = []
     for row in rows:
-        stored = cast_vote(*row[:11])
-        channel, own_status = row[1], row[6]
-        is_vote = channel == "paper" or own_status is not None
-        identity = rules.identity_key(process, row[11], row[12]) if is_vote else None
-        out.append(_Row(stored, row[13], row[5], identity, is_vote))
+        is_vote = row[1] == "paper" or row[6] is not None
+        identity = identity_of(process, row[10], row[11]) if is_vote else None
+        out.append(_Row(row, _STATES[row[2]], reasons_from_json(row[3]), identity, row[10] in void))
     return out
 
 
-def _decide_again(store: Store, process: Process, rows: list[_Row]) -> int:
-    """decide_votes over every identity; write back what changed. Returns records changed."""
-    by_identity: dict[str, list[_Row]] = defaultdict(list)
-    for row in rows:
-        if row.identity is not None:
-            by_identity[row.identity].append(row)
+def _settled_alone(process: Process, row: _Row) -> bool:
+    """A lone vote whose stored decision `decide_votes` would give again (most of them):
+    skipping the call keeps a million-record merge fast; the result is the same."""
+    raw, status = row.raw, row.status
+    if row.void or Reason.CROSS_CHANNEL_CONFLICT in row.reasons:
+        return False
+    if raw[1] == "paper":
+        return status in (RecordState.COUNTED, RecordState.REVIEW, RecordState.REJECTED)
+    return (status is RecordState.COUNTED and raw[6] == "counted" and raw[5] is not None
+            and rules.in_window(process, datetime.fromisoformat(raw[5])) is None
+            and not (process.identity == "phone" and raw[8]))
+
+
+def _decide_again(store: Store, process: Process, rows: list[_Row]) -> tuple[int, dict[str, list[int]]]:
+    """decide_votes over every identity; write back what changed. Returns the records
+    changed, and the row indexes of every identity with more than one record."""
+    sizes = Counter(row.identity for row in rows)
+    by_identity: dict[str, list[int]] = defaultdict(list)
+    lone: list[str] = []
+    for index, row in enumerate(rows):
+        if row.identity is None:
+            continue
+        if sizes[row.identity] > 1:
+            by_identity[row.identity].append(index)
+        elif not _settled_alone(process, row):
+            lone.append(row.identity)
+            by_identity[row.identity].append(index)
     stale: list[str] = []
-    for identity, group in by_identity.items():
-        decisions = rules.decide_votes(process, [r.stored.vote for r in group])
+    for identity, indexes in by_identity.items():
+        group = [rows[i] for i in indexes]
+        decisions = rules.decide_votes(process, [r.vote() for r in group])
         for row in group:
-            decision = decisions[row.stored.vote.vote_id]
-            if (decision.state, decision.reasons) != (row.stored.status, row.stored.reasons):
+            decision = decisions[row.record_id]
+            if (decision.state, decision.reasons) != (row.status, row.reasons):
                 stale.append(identity)
                 break
     changed = 0
-    by_id = {row.stored.vote.vote_id: row for row in rows}
-    for identity in stale:
+    by_id = {row.record_id: row for row in rows}
+    for start in range(0, len(stale), _WRITE_BACK_BATCH):
+        batch = stale[start:start + _WRITE_BACK_BATCH]
         for _ in range(8):
             try:
-                with store.transaction():
-                    identity_votes.lock_identity(store, identity)
-                    stored, holder = identity_votes.read_votes(store, identity)
-                    decisions = rules.decide_votes(process, [s.vote for s in stored.values()])
-                    changed += len(identity_votes.apply_decisions(store, identity, stored, holder, decisions,
-                                                                  by="merge"))
+                decided: dict[int, rules.Decision] = {}
+                with store.transaction():  # a short one: a few hundred identities, never the whole store
+                    for identity in batch:
+                        identity_votes.lock_identity(store, identity)
+                        stored, holder = identity_votes.read_votes(store, identity)
+                        decisions = rules.decide_votes(process, [s.vote for s in stored.values()])
+                        changed += len(identity_votes.apply_decisions(store, identity, stored, holder, decisions,
+                                                                      by="merge"))
+                        decided.update(decisions)
                 break
             except identity_votes.ClaimLost:
                 continue
         else:
-            raise StoreProblem(f"{identity}: its votes kept changing while merging; run merge again")
-        for record_id, decision in decisions.items():
+            raise StoreProblem(f"{batch[0]}: its votes kept changing while merging; run merge again")
+        for record_id, decision in decided.items():
             if record_id in by_id:
-                by_id[record_id].stored.status = decision.state
-                by_id[record_id].stored.reasons = decision.reasons
-    return changed
+                by_id[record_id].status = decision.state
+                by_id[record_id].reasons = decision.reasons
+    for identity in lone:
+        del by_identity[identity]
+    return changed, by_identity
 
 
 # -- the final decision of every record ---------------------------------------------------------------------
 
+@lru_cache(maxsize=65536)
+def _stated_choices(text: str | None) -> Mapping[str, tuple[str, ...]]:
+    """A stored record's choices without empty questions (shared, read-only)."""
+    return MappingProxyType({q: opts for q, opts in choices_from_json(text).items() if opts})
+
+
 def _final(row: _Row, reviewed: review.EffectiveDecision | None) -> MergedRecord:
-    stored, vote = row.stored, row.stored.vote
-    common = dict(record_id=vote.vote_id, channel=vote.channel, serial=stored.serial, source=row.source,
-                  received_at=row.received_at)
+    raw = row.raw
     if reviewed is not None and not reviewed.pending:
-        state, reasons, choices = reviewed.state, tuple(reviewed.reasons), dict(reviewed.choices)
-        invalid = reviewed.invalid_ballot
-        by_review, pending = reviewed.by_review, False
+        state, reasons = reviewed.state, tuple(reviewed.reasons)
+        choices = MappingProxyType({q: tuple(v) for q, v in reviewed.choices.items() if v})
+        invalid, by_review, pending = reviewed.invalid_ballot, reviewed.by_review, False
     else:
-        state, reasons, choices = stored.status, stored.reasons, dict(vote.choices)
-        invalid = (state is RecordState.REJECTED and vote.channel in rules.PHONE_CHANNELS and vote.own is not None
-                   and bool(set(vote.own.reasons) & _CONTENT_REASONS))
+        state, reasons, choices = row.status, row.reasons, _stated_choices(raw[4])
+        invalid = (state is RecordState.REJECTED and raw[1] != "paper" and raw[6] not in (None, "counted")
+                   and bool(set(reasons_from_json(raw[7])) & _CONTENT_REASONS))
         by_review, pending = False, reviewed is not None and reviewed.pending
     if invalid and Reason.INVALID_CONTENT not in reasons:
         reasons = tuple(sorted({*reasons, Reason.INVALID_CONTENT}, key=lambda r: r.value))
-    counted = state is RecordState.COUNTED
-    choices = {q: tuple(opts) for q, opts in choices.items() if opts}
-    return MergedRecord(**common, state=state, reasons=reasons, choices=choices, blank=counted and not choices,
-                        invalid_ballot=invalid, by_review=by_review, pending_review=pending)
+    return MergedRecord(raw[0], raw[1], raw[9], raw[12], raw[5], state, reasons, choices,
+                        state is RecordState.COUNTED and not choices, invalid, by_review, pending)
 
 
-def _one_counted(records: list[MergedRecord], identities: Mapping[int, str]) -> list[MergedRecord]:
-    """At most one COUNTED record per identity; a reviewer's decision wins over the machine's."""
-    counted: dict[str, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        identity = identities.get(record.record_id)
-        if identity is not None and record.state is RecordState.COUNTED:
-            counted[identity].append(index)
-    for indexes in counted.values():
+def _one_counted(records: list[MergedRecord], groups: Mapping[str, list[int]]) -> list[MergedRecord]:
+    """At most one COUNTED record per identity; a reviewer's decision wins over the machine's.
+    `groups`: identity → indexes into `records` (identities with more than one record)."""
+    for group in groups.values():
+        indexes = [i for i in group if records[i].state is RecordState.COUNTED]
         if len(indexes) < 2:
             continue
         people = [i for i in indexes if records[i].by_review]
@@ -244,11 +291,18 @@ def _restate(record: MergedRecord, state: RecordState, extra: Iterable[Reason]) 
 def tally_of(process: Process, records: Iterable[MergedRecord]) -> list[TallyRow]:
     """Counted choices per printed item and channel, in printed order."""
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    # Stored choices are shared objects (one per distinct text): count those, then expand.
+    same: Counter = Counter()
+    chosen: dict[int, Mapping[str, tuple[str, ...]]] = {}
     for record in records:
-        if record.state is RecordState.COUNTED:
-            for question, options in record.counted_choices.items():
-                for option in options:
-                    counts[(question, option)][record.channel] += 1
+        if record.state is RecordState.COUNTED and record.choices:
+            key = id(record.choices)
+            chosen[key] = record.choices
+            same[(record.channel, key)] += 1
+    for (channel, key), n in same.items():
+        for question, options in chosen[key].items():
+            for option in options:
+                counts[(question, option)][channel] += n
     rows = []
     for item in process.items():
         if process.kind == "poll":
@@ -291,17 +345,36 @@ def page_counts(store: Store) -> dict[str, int]:
     return counts
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a million records make millions of small objects
+    and no cycles, and its full passes over them would double the time of a merge."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def merge_records(store: Store, process: Process, *, clock: datetime | None = None) -> MergeResult:
     """Decide every record again, take people's decisions, and count (see the module doc)."""
+    with no_cycle_collection():
+        return _merge_records(store, process, clock)
+
+
+def _merge_records(store: Store, process: Process, clock: datetime | None) -> MergeResult:
     rows = _read(store, process)
-    redecided = _decide_again(store, process, rows)
+    redecided, groups = _decide_again(store, process, rows)
     reviewed = review.reviewed_decisions(store, process)
-    records = [_final(row, reviewed.get(row.stored.vote.vote_id)) for row in rows]
-    identities = {row.stored.vote.vote_id: row.identity for row in rows if row.identity is not None}
-    records = _one_counted(records, identities)
+    records = [_final(row, reviewed.get(row.record_id)) for row in rows]
+    records = _one_counted(records, groups)
     channels = active_channels(process, records)
     pages = page_counts(store)
-    unreadable = sum(1 for item in review.list_items(store, process) if item.kind == "page")
+    unreadable = 0
+    if pages.get(PageState.UNREADABLE.value):
+        unreadable = sum(1 for item in review.list_items(store, process) if item.kind == "page")
     return MergeResult(process, records, tally_of(process, records), booth_counts(records, channels), pages,
                        unreadable, redecided,
                        sum(1 for r in records if r.by_review), channels, clock)

@@ -20,7 +20,7 @@ from pathlib import Path
 from hybrid import audit, review
 from hybrid.consul_files import ConsulFiles, write_consul_folder
 from hybrid.definition import Process
-from hybrid.merge import MergeResult, merge_records
+from hybrid.merge import MergeResult, merge_records, no_cycle_collection
 from hybrid.public_files import (
     BALLOTS_COLUMNS,
     COMMENTS_COLUMNS,
@@ -31,6 +31,7 @@ from hybrid.public_files import (
     tally_rows,
     votes_rows,
     write_csv,
+    write_plain_csv,
     write_cvr,
 )
 from hybrid.results_workbook import write_results_workbook
@@ -81,6 +82,11 @@ def write_merge(store: Store, process: Process, folder: Path, *, now: datetime |
     """Merge every channel and write ballots.csv, votes.csv, tally.csv, comments.csv,
     consul/, results.xlsx, report.pdf and audit.jsonl into `folder`."""
     now = now or datetime.now(timezone.utc)
+    with no_cycle_collection():
+        return _write_merge(store, process, folder, now)
+
+
+def _write_merge(store: Store, process: Process, folder: Path, now: datetime) -> MergeOutputs:
     result = merge_records(store, process, clock=now)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -91,7 +97,9 @@ def write_merge(store: Store, process: Process, folder: Path, *, now: datetime |
         written.append(path)
 
     csv_file("ballots.csv", BALLOTS_COLUMNS, ballots_rows(result.records))
-    csv_file("votes.csv", VOTES_COLUMNS, votes_rows(result.records))
+    votes = folder / "votes.csv"
+    _replace(votes, lambda target: write_plain_csv(target, VOTES_COLUMNS, votes_rows(result.records)))
+    written.append(votes)
     csv_file("tally.csv", TALLY_COLUMNS, tally_rows(result))
     csv_file("comments.csv", COMMENTS_COLUMNS, comments_rows(review.confirmed_comments(store)))
     consul_dir = folder / "consul"

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import secrets
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from hybrid.merge import CHANNELS, MergedRecord, MergeResult
 from hybrid.review import ConfirmedComment
+from hybrid.states import Reason, RecordState
 
 BALLOTS_COLUMNS = ("record_id", "channel", "serial", "source", "received_at", "status", "reasons")
 VOTES_COLUMNS = ("ballot_key", "channel", "question", "option")
@@ -24,20 +29,31 @@ TALLY_COLUMNS = ("question", "option", "number", "consul_question_id", "consul_o
 COMMENTS_COLUMNS = ("channel", "language", "text")
 
 
-def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> int:
-    """Write one CSV file; returns the number of data rows."""
-    count = 0
+def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> None:
+    """Write one CSV file (UTF-8, commas, "\\n" line ends)."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-    return count
+        writer.writerows(rows)
+
+
+@lru_cache(maxsize=4096)
+def _joined(reasons: tuple[Reason, ...]) -> str:
+    return ";".join(r.value for r in reasons)
+
+
+def write_plain_csv(path: Path, header: Iterable[str], rows: list[tuple[str, ...]]) -> None:
+    """Like `write_csv` for rows of plain tokens (ids, hex keys: no comma, quote or line
+    break, which the process definition's id patterns guarantee); three times faster."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(header) + "\n")
+        for start in range(0, len(rows), 100_000):
+            chunk = rows[start:start + 100_000]
+            handle.write("\n".join(map(",".join, chunk)) + "\n")
 
 
 def reasons_text(record: MergedRecord) -> str:
-    return ";".join(r.value for r in record.reasons)
+    return _joined(record.reasons)
 
 
 def ballots_rows(records: Iterable[MergedRecord]) -> Iterator[tuple]:
@@ -46,24 +62,30 @@ def ballots_rows(records: Iterable[MergedRecord]) -> Iterator[tuple]:
                r.state.value, reasons_text(r))
 
 
-def votes_rows(records: Iterable[MergedRecord], rng: random.Random | None = None) -> list[tuple[str, str, str, str]]:
-    """One row per counted choice, shuffled, keyed by a fresh random key per ballot."""
-    rng = rng or random.SystemRandom()
+def votes_rows(records: Iterable[MergedRecord], seed: int | None = None) -> list[tuple[str, str, str, str]]:
+    """One row per counted choice, shuffled, keyed by a fresh random key per ballot.
+
+    Keys come from the operating system's randomness; the order from a generator seeded
+    with 128 bits of it (`seed` only for tests)."""
     rows: list[tuple[str, str, str, str]] = []
-    used: set[str] = set()
-    for record in records:
-        choices = record.counted_choices
-        if not choices:
-            continue
-        key = secrets.token_hex(8)
-        while key in used:
-            key = secrets.token_hex(8)
-        used.add(key)
-        for question, options in choices.items():
+    counted = [r for r in records if r.state is RecordState.COUNTED and r.choices]
+    keys = _ballot_keys(len(counted))
+    for key, record in zip(keys, counted):
+        channel = record.channel
+        for question, options in record.choices.items():
             for option in options:
-                rows.append((key, record.channel, question, option))
-    rng.shuffle(rows)
-    return rows
+                rows.append((key, channel, question, option))
+    rng = np.random.default_rng(secrets.randbits(128) if seed is None else seed)
+    return [rows[i] for i in rng.permutation(len(rows)).tolist()]
+
+
+def _ballot_keys(count: int) -> list[str]:
+    """`count` distinct random keys of 16 hex digits."""
+    blob = os.urandom(8 * count).hex()
+    keys = [blob[i:i + 16] for i in range(0, 16 * count, 16)]
+    if len(set(keys)) < count:  # 64 bits: practically never; then draw again
+        return _ballot_keys(count)
+    return keys
 
 
 def tally_rows(result: MergeResult) -> Iterator[tuple]:
@@ -72,10 +94,10 @@ def tally_rows(result: MergeResult) -> Iterator[tuple]:
                row.consul_option, *(row.counts.get(c, 0) for c in CHANNELS), row.total)
 
 
-def comments_rows(comments: Iterable[ConfirmedComment], rng: random.Random | None = None) -> list[tuple[str, str, str]]:
+def comments_rows(comments: Iterable[ConfirmedComment]) -> list[tuple[str, str, str]]:
     """Confirmed comment texts in random order (their order could hint at serials)."""
     rows = [("paper", c.language or "", c.text) for c in comments]
-    (rng or random.SystemRandom()).shuffle(rows)
+    random.SystemRandom().shuffle(rows)
     return rows
 
 

@@ -1,13 +1,14 @@
 """`make demo`: text votes to a webhook on loopback, as Twilio would deliver them.
 
-    python -m sms.demo_sender WORKSPACE
+    python -m sms.demo_sender WORKSPACE [--unused]
 
 Reads the codes of a few printed ballots back from the workspace's PDFs (their QR, with
 pypdfium2 and zxing-cpp: the PDFs are the only copy of the codes), starts
 `hybrid sms serve` on a free loopback port with demo Twilio settings, sends a realistic
 set of messages signed exactly as Twilio signs them (votes, a typo, HELP, STATUS, the
 same vote twice, a changed vote, a voided ballot, STOP, an English ballot), shows each
-reply, and stops the server. A demo aid, not part of the webhook.
+reply, and stops the server. With --unused, only ballots whose code no record of the
+store has used yet (not returned on paper, say). A demo aid, not part of the webhook.
 """
 
 from __future__ import annotations
@@ -34,11 +35,19 @@ PUBLIC_URL = "https://abstimmung.example.de"
 REPO = Path(__file__).resolve().parent.parent
 
 
-def printed_ballots(workspace: Path, wanted: int = 8) -> dict[int, tuple[str, str]]:
-    """serial → (code, language) for the first `wanted` ballots of each print file."""
+def printed_ballots(workspace: Path, wanted: int = 8, unused: bool = False) -> dict[int, tuple[str, str]]:
+    """serial → (code, language) for the first `wanted` ballots of each print file
+    (with `unused`: of those whose code has no record in the store yet)."""
     import pypdfium2
     import zxingcpp
 
+    used: set[int] = set()
+    if unused:
+        store = Workspace(workspace).open_store()
+        try:
+            used = {s for (s,) in store.conn.execute("SELECT serial FROM records WHERE serial IS NOT NULL")}
+        finally:
+            store.close()
     found: dict[int, tuple[str, str]] = {}
     for pdf_path in sorted((workspace / "out").glob("*.pdf")):
         language = "en" if "-en" in pdf_path.name else "de"
@@ -54,7 +63,7 @@ def printed_ballots(workspace: Path, wanted: int = 8) -> dict[int, tuple[str, st
                         payload = decode(barcode.text)
                     except InvalidPayload:
                         continue
-                    if payload.code and payload.serial not in found:
+                    if payload.code and payload.serial not in found and payload.serial not in used:
                         found[payload.serial] = (payload.code, language)
                         taken += 1
         finally:
@@ -110,12 +119,14 @@ def conversation(ballots: dict[int, tuple[str, str]]) -> list[tuple[str, str, st
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    unused = "--unused" in args
+    args = [a for a in args if a != "--unused"]
     if len(args) != 1:
         print(__doc__.strip().splitlines()[2].strip())
         return 2
     workspace = Path(args[0]).resolve()
-    ballots = printed_ballots(workspace)
+    ballots = printed_ballots(workspace, unused=unused)
     print(f"Read {len(ballots)} codes back from the QR codes of {workspace}/out/*.pdf")
     number = sms_number(Workspace(workspace).process)
     env = dict(os.environ, TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN, HYBRID_PUBLIC_URL=PUBLIC_URL,

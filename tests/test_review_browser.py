@@ -3,13 +3,14 @@
 The story: a simulated batch is scanned; Anna opens her personal link, decides items with
 the mouse and with the keyboard, identifies an unreadable page by its serial and checks
 comments; Ben confirms her changed marks as the second reviewer; two people on one item
-get a clear message. After each step the store, `effective_decision` (what merge will
-count) and `hybrid review list` must show what was decided. A screenshot of the page goes
+get a clear message. After each step the store, `effective_decision`, the merged tally
+(`hybrid merge`) and `hybrid review list` must show what was decided. A screenshot of the page goes
 to docs/review.png for the README.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -104,13 +105,11 @@ def items_in(store, process, group: str | None = None, kind: str | None = None) 
 
 
 def tally(store, process) -> Counter:
-    """What merge will count: choices of every record whose effective decision is COUNTED."""
-    counted: Counter = Counter()
-    for decision in review.effective_decisions(store, process).values():
-        if decision.state is RecordState.COUNTED:
-            for question, options in decision.choices.items():
-                counted.update((question, o) for o in options)
-    return counted
+    """The merged tally (`hybrid.merge.merge_records`): counted choices per (question, option)."""
+    from hybrid.merge import merge_records
+
+    return Counter({(row.question, row.option): row.total for row in merge_records(store, process).tally
+                    if row.total})
 
 
 def page_items_by_truth(store, process, truth) -> dict[tuple[int, int], str]:
@@ -249,8 +248,14 @@ def test_review_with_mouse_keyboard_and_a_second_reviewer(browser, server, run_c
     wait_for(lambda: review.get_item(store, process, comments[1].id).status == "decided", "the confirmed text")
     assert [c.text for c in review.confirmed_comments(store)] == [suggestion.strip()]
 
-    # What merge will count changed exactly as decided.
+    # The merged tally changed exactly as decided, and `hybrid merge` writes it.
     after = tally(store, process)
+    merged = run_cli("-C", ws.root, "merge", "-o", ws.root / "merged")
+    assert merged.code == 1, merged.output  # items are still open
+    with open(ws.root / "merged" / "tally.csv", encoding="utf-8") as handle:
+        written = Counter({(r["question"], r["option"]): int(r["total"]) for r in csv.DictReader(handle)
+                           if int(r["total"])})
+    assert written == after
     gained = after - before
     added = Counter()
     for eff in (decided, confirmed, identified):
