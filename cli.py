@@ -800,6 +800,92 @@ def review_undo(
     console.print(f"{item.id}: undone by {name}; {state}", highlight=False)
 
 
+# -- merge / export ------------------------------------------------------------
+
+export_app = typer.Typer(no_args_is_help=True, help="Confidential exports. / Vertrauliche Exporte.")
+app.add_typer(export_app, name="export")
+
+
+@app.command()
+def merge(
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder for the results (default: out/)."),
+) -> None:
+    """Count every channel into one result and write the files for CONSUL. / Alle Kanäle zählen.
+
+    Writes ballots.csv, votes.csv, tally.csv, comments.csv, results.xlsx, report.pdf,
+    consul/ and audit.jsonl, and prints the audit head hash. Records awaiting review
+    are listed, not counted (exit code 1 until a person has decided them).
+
+    Example:  hybrid -C wue-mainufer-2027 merge -o results/
+    """
+    from hybrid.merge_outputs import write_merge
+
+    ws = workspace()
+    process = ws.process
+    store = ws.open_store()
+    folder = output if output is not None else ws.out_dir
+    with console.status("Merging / Zusammenführen …"):
+        done = write_merge(store, process, folder)
+    _print_merge(done)
+    if done.result.awaiting_review or done.result.unreadable_pages:
+        raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+def _print_merge(done) -> None:
+    from hybrid.merge import BOOTHS
+
+    result = done.result
+    states = result.state_counts()
+    names = ("counted", "review", "rejected", "duplicate", "superseded", "not_a_vote")
+    table = Table(title=f"{result.process.id}: records / Datensätze")
+    table.add_column("channel")
+    for name in names:
+        table.add_column(name, justify="right")
+    for channel in result.channels:
+        table.add_row(BOOTHS[channel], *(str(states[channel].get(n, 0)) for n in names))
+    console.print(table)
+    tally = Table(title="tally / Ergebnis")
+    for column in ("no.", "question", "option", *(BOOTHS[c] for c in result.channels), "total"):
+        tally.add_column(column, justify="right" if column not in ("question", "option") else "left")
+    for row in result.tally:
+        tally.add_row(str(row.number), row.question, row.option, *(str(row.counts.get(c, 0)) for c in result.channels),
+                      str(row.total))
+    console.print(tally)
+    booths = ", ".join(f"{b.booth}: {b.total} valid / {b.whites} blank / {b.nulls} invalid" for b in result.booths)
+    console.print(f"CONSUL: {booths}", highlight=False)
+    waiting = result.awaiting_review
+    if waiting:
+        shown = ", ".join(f"r{r.record_id}" + (f" (#{r.serial})" if r.serial else "") for r in waiting[:20])
+        more = f" and {len(waiting) - 20} more" if len(waiting) > 20 else ""
+        console.print(f"[yellow]Awaiting review, not counted / Warten auf Prüfung, nicht gezählt:[/] "
+                      f"{len(waiting)}: {shown}{more}  (hybrid review list)", highlight=False)
+    if result.unreadable_pages:
+        console.print(f"[yellow]Unreadable pages to identify / Unlesbare Seiten:[/] {result.unreadable_pages}",
+                      highlight=False)
+    if result.redecided:
+        console.print(f"Decided again across channels / Kanalübergreifend neu entschieden: {result.redecided}")
+    console.print(f"Written to {done.folder}/ ({len(done.files) + 4} files)", highlight=False)
+    console.print(f"Audit head / Prüfsumme: {done.head}", highlight=False, soft_wrap=True)
+
+
+@export_app.command("cvr")
+def export_cvr(
+    output: Path = typer.Option(..., "-o", "--output", help="The JSON Lines file to write."),
+) -> None:
+    """The confidential cast-vote records, one JSON object per record. / Stimmdatensätze (vertraulich).
+
+    They link serials to choices: keep the file like the ballots themselves.
+
+    Example:  hybrid export cvr -o audit/cvr.jsonl
+    """
+    from hybrid.merge_outputs import export_cvr as write
+
+    ws = workspace()
+    count, head = write(ws.open_store(), ws.process, output)
+    console.print(f"{count} cast-vote records written to {output} (confidential); audit head {head}",
+                  highlight=False, soft_wrap=True)
+
+
 # -- status --------------------------------------------------------------------
 
 
