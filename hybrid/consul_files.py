@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybrid.consul_readme import readme_text
-from hybrid.definition import Process
+from hybrid.definition import Option, Process, Question
 from hybrid.merge import BOOTHS, MergedRecord, MergeResult
 from hybrid.public_files import write_csv
 from hybrid.states import RecordState
@@ -63,6 +63,13 @@ def consul_title(process: Process, text: dict[str, str]) -> str:
     return text.get("de") or process.text(text, process.languages[0])
 
 
+def consul_ordered(question: Question) -> list[Option]:
+    """A question's options in CONSUL's given order (options without one last, as printed)."""
+    ranked = sorted(enumerate(question.options),
+                    key=lambda pair: (pair[1].consul_order if pair[1].consul_order is not None else 10**6, pair[0]))
+    return [option for _, option in ranked]
+
+
 def consul_line_problem(process: Process, investments: Sequence[str]) -> str | None:
     """Why CONSUL would not take this ballot whole (adding one investment at a time), or None."""
     budget = process.budget
@@ -99,10 +106,7 @@ def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
     rows = []
     for channel in result.channels:
         for question in process.questions:
-            ordered = sorted(enumerate(question.options),
-                             key=lambda pair: (pair[1].consul_order if pair[1].consul_order is not None else 10**6,
-                                               pair[0]))
-            for position, (_, option) in enumerate(ordered, start=1):
+            for position, option in enumerate(consul_ordered(question), start=1):
                 order = option.consul_order if option.consul_order is not None else position
                 rows.append((BOOTHS[channel], "" if question.consul_id is None else question.consul_id,
                              consul_title(process, question.text), order, consul_title(process, option.text),

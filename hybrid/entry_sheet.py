@@ -23,8 +23,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from hybrid.consul_files import LEFT_OUT_REASONS, ConsulFiles, SheetFile, consul_title
-from hybrid.definition import Option, Question
+from hybrid.consul_files import LEFT_OUT_REASONS, ConsulFiles, SheetFile, consul_ordered, consul_title
 from hybrid.merge import BOOTHS, BoothCount, MergeResult
 from hybrid.report_labels import LEFT_OUT_DE, label, number
 from hybrid.report_layout import (
@@ -110,13 +109,6 @@ class _TickBox(Flowable):
     def draw(self) -> None:
         self.canv.setLineWidth(0.8)
         self.canv.rect(0, 0, self.width, self.height)
-
-
-def consul_ordered(question: Question) -> list[Option]:
-    """A question's options in CONSUL's given order (options without one last, as printed)."""
-    ranked = sorted(enumerate(question.options),
-                    key=lambda pair: (pair[1].consul_order if pair[1].consul_order is not None else 10**6, pair[0]))
-    return [option for _, option in ranked]
 
 
 def _field(styles: Styles, caption: str, amount: int, width: float) -> Table:

@@ -1,7 +1,7 @@
 """`hybrid merge`: count, write every output of DESIGN §8, and seal it in the audit chain.
 
-Order matters: the CSV and CONSUL files are written first, their sha256 go into one
-audit entry ("export"), and the head hash after that entry is what results.xlsx,
+Order matters: the CSV and CONSUL files (entry sheet included) are written first, their
+sha256 go into one audit entry ("export"), and the head hash after that entry is what results.xlsx,
 report.pdf and the command print; audit.jsonl is the chain's copy up to that head.
 Files are replaced whole (written beside, then renamed), and old ballot sheets are
 removed first, so a sheet from an earlier merge can never be pasted by mistake.
@@ -106,6 +106,12 @@ def _write_merge(store: Store, process: Process, folder: Path, now: datetime) ->
     _clear_old_sheets(consul_dir)
     consul = write_consul_folder(result, consul_dir)
     written += consul.written
+    from hybrid.entry_sheet import write_entry_sheet  # reportlab: only where PDFs are made
+    from hybrid.report_pdf import write_report
+
+    entry_sheet = consul_dir / "entry-sheet.pdf"
+    _replace(entry_sheet, lambda target: write_entry_sheet(result, target, consul=consul))
+    written.append(entry_sheet)
     files = {str(p.relative_to(folder)): sha256_of(p) for p in written}
     counted = sum(1 for r in result.records if r.state.value == "counted")
     with store.transaction():
@@ -114,13 +120,9 @@ def _write_merge(store: Store, process: Process, folder: Path, now: datetime) ->
             "awaiting_review": len(result.awaiting_review), "unreadable_pages": result.unreadable_pages,
             "redecided": result.redecided, "files": files,
         })
-    from hybrid.entry_sheet import write_entry_sheet  # reportlab: only where PDFs are made
-    from hybrid.report_pdf import write_report
-
     _replace(folder / "results.xlsx", lambda target: write_results_workbook(result, target, head=head))
     _replace(folder / "report.pdf", lambda target: write_report(result, target, head=head, consul=consul,
                                                                  generated_at=now))
-    _replace(consul_dir / "entry-sheet.pdf", lambda target: write_entry_sheet(result, target, consul=consul))
     write_audit_copy(store, folder / "audit.jsonl")
     return MergeOutputs(result, folder, head, files, consul)
 

@@ -197,8 +197,9 @@ def test_budgets_over_the_limit_never_reach_a_ballot_sheet(tmp_path: Path):
     deck = make_deck(tmp_path, BUDGET_TEXT)
     by_id = {it.option: it.number for it in deck.process.items()}
     ok, over_paper, over_sms, ok_sms = deck.issue(4)
-    deck.scan_ballot(ok, {by_id["131"]: M, by_id["141"]: M})
-    deck.scan_ballot(over_paper, {by_id[i]: M for i in ("133", "142", "169", "159")})  # 590,000 > 500,000
+    march = date(2027, 3, 20)  # the budget's window is March 2027
+    deck.scan_ballot(ok, {by_id["131"]: M, by_id["141"]: M}, received=march)
+    deck.scan_ballot(over_paper, {by_id[i]: M for i in ("133", "142", "169", "159")}, received=march)  # 590,000
     at = datetime(2027, 3, 10, 9, tzinfo=timezone.utc)
     text_sms(deck, f"{deck.codes[over_sms]} {by_id['133']} {by_id['142']} {by_id['169']} {by_id['159']}", at=at)
     text_sms(deck, f"{deck.codes[ok_sms]} {by_id['137']}", at=at)
