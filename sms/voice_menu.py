@@ -208,9 +208,10 @@ def begin(process: Process) -> Turn:
     return _listen(state, _code_prompt(process, state, greet=True), CODE_TIMEOUT)
 
 
-def refuse(process: Process, outcome: CallOutcome, lang: str | None = None, state: CallState | None = None) -> Turn:
-    """End a call that may not vote now: CLOSED, NOT_OPEN, HIDDEN_CALLER, LOCKED_OUT."""
-    state = state or CallState(lang=voice_language(process, lang or process.languages[0]))
+def refuse(process: Process, outcome: CallOutcome, state: CallState | None = None) -> Turn:
+    """End a call that may not vote now: CLOSED, NOT_OPEN, HIDDEN_CALLER, LOCKED_OUT
+    (in the language of `state`, or for a new call the greeting's)."""
+    state = state or CallState(lang=voice_language(process, process.languages[0]))
     w = Words(state.lang)
     if outcome is CallOutcome.CLOSED:
         last_day = process.closes - timedelta(microseconds=1)

@@ -144,7 +144,8 @@ class VoiceService:
         phone_hash = self.store.phone_hash(caller.key) if caller.key else None
         outside = rules.in_window(self.process, now)
         if outside is not None:
-            turn = voice_menu.refuse(self.process, CallOutcome.CLOSED if outside is Reason.LATE else CallOutcome.NOT_OPEN)
+            closed = CallOutcome.CLOSED if outside is Reason.LATE else CallOutcome.NOT_OPEN
+            turn = voice_menu.refuse(self.process, closed)
         elif caller.hidden and self.process.identity == "phone":
             turn = voice_menu.refuse(self.process, CallOutcome.HIDDEN_CALLER)
         elif phone_hash is not None and limits.locked_out(self.store, phone_hash, now):
@@ -218,7 +219,8 @@ class VoiceService:
         already = any(vote.status in _STANDING for vote in votes.values())
         return CodeCheck(CodeStatus.ISSUED, self._language(ballot.layout_hash), already)
 
-    def _cast(self, stored: _Call, code_hash: str | None, state: CallState, now: datetime) -> tuple[CallOutcome, int | None]:
+    def _cast(self, stored: _Call, code_hash: str | None, state: CallState,
+              now: datetime) -> tuple[CallOutcome, int | None]:
         """Decide and store the call's vote (inside the step's transaction)."""
         store, process = self.store, self.process
         identity = rules.identity_key(process, code_hash, stored.phone_hash)

@@ -54,7 +54,8 @@ _T: dict[str, dict[str, str]] = {
     "de": {
         "welcome": "Guten Tag. Hier stimmen Sie per Telefon ab. {title}",
         "switch": "Für Deutsch drücken Sie die 9.",
-        "ask_code": "Bitte geben Sie den 12-stelligen Code von Ihrem Stimmzettel ein. Drücken Sie danach die Raute-Taste.",
+        "ask_code": "Bitte geben Sie den 12-stelligen Code von Ihrem Stimmzettel ein. Drücken Sie danach die "
+                    "Raute-Taste.",
         "keys": "Zum Wiederholen drücken Sie die Stern-Taste. Hilfe gibt es mit der 0.",
         "help_code": "Den Code finden Sie auf Ihrem Stimmzettel: 12 Ziffern in drei Gruppen, zum Beispiel "
                      "1 2 3 4, 5 6 7 8, 9 0 1 2. Tippen Sie alle 12 Ziffern nacheinander und drücken Sie dann die "

@@ -223,7 +223,7 @@ def test_the_money_left_is_always_what_the_choices_leave(numbers):
         chosen = turn.state.chosen("budget")
         left = 500000 - sum(it.price for it in BUDGET.items() if it.option in chosen)
         assert left >= 0
-        spoken = [t for t in said(turn) if t.startswith(("Es bleiben noch", "Nummer %d kostet" % number))]
+        spoken = [t for t in said(turn) if t.startswith(("Es bleiben noch", f"Nummer {number} kostet"))]
         if spoken and spoken[0].startswith("Es bleiben"):
             assert spoken[0] == f"Es bleiben noch {Words('de').money(left)}."
         if spoken and "kostet" in spoken[0]:

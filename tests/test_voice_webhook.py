@@ -85,7 +85,8 @@ class Phone:
         self.heard: list[Said] = []
 
     def params(self, **extra: str) -> dict[str, str]:
-        params = {"AccountSid": SMS_ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": self.sid, "CallStatus": "in-progress",
+        params = {"AccountSid": SMS_ACCOUNT, "ApiVersion": "2010-04-01", "CallSid": self.sid,
+                  "CallStatus": "in-progress",
                   "Called": self.to, "CalledCity": "WUERZBURG", "CalledCountry": "DE", "Caller": self.caller,
                   "CallerCity": "WUERZBURG", "CallerCountry": "DE", "CallerZip": "97070", "Direction": "inbound",
                   "From": self.caller, "FromCity": "WUERZBURG", "FromCountry": "DE", "FromZip": "97070",
@@ -217,7 +218,8 @@ def test_a_clean_vote_from_greeting_to_received(sms_workspace, sms_server):
         "Danke, der Code ist gültig.",
         "Frage 1 von 3: Wie soll das Mainufer zwischen Alter Mainbrücke und Friedensbrücke vor allem genutzt werden?",
         "Sie können eine Antwort wählen.",
-        "Drücken Sie die Nummer Ihrer Wahl und dann die Raute-Taste. Sie müssen nicht warten, bis alles vorgelesen ist.",
+        ("Drücken Sie die Nummer Ihrer Wahl und dann die Raute-Taste. Sie müssen nicht warten, bis alles vorgelesen "
+         "ist."),
         "Nummer 1: Als ruhige Grünfläche zum Verweilen.",
     ]
     assert "Nummer 4: So lassen, wie es heute ist." in first.lines
@@ -225,7 +227,8 @@ def test_a_clean_vote_from_greeting_to_received(sms_workspace, sms_server):
 
     second = phone.press("1")
     assert second.lines[0] == "Gewählt: Nummer 1, Als ruhige Grünfläche zum Verweilen."
-    assert second.says("Frage 2 von 3", "Sie können bis zu 2 Antworten wählen.", "Nummer 9: Bessere Beleuchtung am Abend.")
+    assert second.says("Frage 2 von 3", "Sie können bis zu 2 Antworten wählen.",
+                       "Nummer 9: Bessere Beleuchtung am Abend.")
     phone.press("5")
     third = phone.press("9")  # two answers: the most question 2 allows, on to question 3
     assert third.lines[:3] == ["Gewählt: Nummer 9, Bessere Beleuchtung am Abend.",
@@ -440,8 +443,8 @@ def test_a_code_already_used_on_paper_or_by_phone(sms_workspace, sms_server):
                                                  "Stimme wurde nicht übernommen.")
     assert ws.query("SELECT status FROM records WHERE serial = 3 ORDER BY record_id") == [
         ("counted",), ("superseded",), ("superseded",)]
-    assert ws.query("SELECT r.channel FROM claims c JOIN records r ON r.record_id = c.record_id WHERE r.serial = 3") == [
-        ("voice",)]
+    holder = "SELECT r.channel FROM claims c JOIN records r ON r.record_id = c.record_id WHERE r.serial = 3"
+    assert ws.query(holder) == [("voice",)]
 
 
 def test_a_hidden_caller_id_counts_under_code_identity(sms_workspace, sms_server):
@@ -521,7 +524,8 @@ def test_forged_and_misdirected_calls_are_refused_and_store_nothing(sms_workspac
         server.post(params, path="/twilio/voice", url=server.url + "/twilio/voice"),  # signed for the inside address
         server.post(dict(params, AccountSid="AC" + "1" * 32), path="/twilio/voice"),
         server.post(dict(params, To=SMS_NUMBER), path="/twilio/voice"),  # the SMS number is not the voice number
-        server.post(dict(params, Digits="1"), path="/twilio/voice/gather?step=2", url=SMS_PUBLIC_URL + "/twilio/voice/gather?step=3"),
+        server.post(dict(params, Digits="1"), path="/twilio/voice/gather?step=2",
+                    url=SMS_PUBLIC_URL + "/twilio/voice/gather?step=3"),  # signed for another step
         server.post(dict(params, CallStatus="completed"), path="/twilio/voice/status", signature="Zm9yZ2Vk"),
     ]
     assert [r.status for r in refused] == [403] * 6
@@ -540,7 +544,8 @@ def test_closed_and_not_yet_open(sms_workspace, sms_server):
     server.stop()
     later = sms_workspace(opens="2098-03-01T09:30:00+01:00", closes="2099-01-01T00:00:00+01:00")
     server = sms_server(later)
-    assert Phone(server).dial().lines[0] == "Die Abstimmung beginnt am 1. März 2098. Bitte rufen Sie ab dann noch einmal an."
+    assert Phone(server).dial().lines[0] == ("Die Abstimmung beginnt am 1. März 2098. Bitte rufen Sie ab dann noch "
+                                             "einmal an.")
     assert later.query("SELECT outcome FROM voice_calls") == [("not_open",)]
 
 
@@ -566,7 +571,7 @@ def test_wrong_codes_by_phone_and_sms_lock_a_phone_out_and_raise_the_alarm(sms_w
     assert server.send(f"{code} 1", sender=guesser).text.startswith("Von diesem Telefon kamen zu viele falsche Codes")
     assert calls(ws)[last_try.sid][:2] == ("locked_out", 1)
 
-    for n in range(16):  # many hidden callers, three wrong codes each: the process-wide alarm
+    for _ in range(16):  # many hidden callers, three wrong codes each: the process-wide alarm
         caller = Phone(server, caller="+266696687")
         caller.dial()
         for _ in range(3):
@@ -584,7 +589,7 @@ def test_any_server_process_answers_any_step_and_a_code_counts_once(sms_workspac
     servers = [sms_server(ws), sms_server(ws)]
     code = ws.codes["de"][0]
     phones = [Phone(servers[0]), Phone(servers[1], caller="+4915187654321")]
-    for n, (phone, answer) in enumerate(zip(phones, ("1", "4"))):  # each step goes to the other server
+    for n, (phone, answer) in enumerate(zip(phones, ("1", "4"), strict=True)):  # each step goes to the other server
         phone.dial()
         for step, digits in enumerate([code, answer, "", ""]):
             phone.server = servers[(step + n + 1) % 2]
