@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import secrets
@@ -29,16 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import machine_line  # noqa: E402
 
 from hybrid.definition_file import load_process  # noqa: E402
 from hybrid.store import Store, now_utc  # noqa: E402
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def random_choices(process, rng: random.Random) -> dict[str, list[str]]:
@@ -174,7 +170,7 @@ def main() -> None:
     args = parser.parse_args()
     got = run(args.records, args.kind, args.documents, args.reuse)
     t = got["timings"]
-    print(f"machine: {os.cpu_count()} cores, {cpu_name()}, Python {platform.python_version()}")
+    print(f"machine: {machine_line()}")
     print(f"store built in {got['built']:.1f} s; {got['records']:,} records, {got['counted']:,} counted, "
           f"{got['redecided']:,} decided again by a first merge ({got['settle']:.1f} s, not timed)")
     print("| records | kind | merge_records | CSV | CONSUL | total (≤ 30 s) | peak RSS (≤ 2 GiB) | extra |")

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from machine import machine_line  # noqa: E402
 
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def one_run(example: str, ballots: int, workers: int) -> dict:
@@ -68,7 +63,7 @@ def main() -> None:
     rate = args.ballots / run["seconds"]
     parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"machine: {os.cpu_count()} cores, {cpu_name()}, Python {platform.python_version()}")
+    print(f"machine: {machine_line()}")
     print(f"date: {time.strftime('%Y-%m-%d')}")
     print(f"run: {args.ballots} {args.example} ballots ({run['pages_per_ballot']} pages each, one sheet duplex"
           f" for the poll) in {run['files']} files, {args.workers} workers")

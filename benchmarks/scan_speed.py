@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -27,18 +26,15 @@ import pypdfium2 as pdfium
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import machine_line  # noqa: E402
 
 from forms.print_run import PrintRequest, print_for_deck, run_print  # noqa: E402
 from hybrid.layout import Layout  # noqa: E402
 from hybrid.workspace import Workspace  # noqa: E402
 from ocr.simulate_files import encode_jpeg, write_pdf  # noqa: E402
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def make_workspace(root: Path, ballots: int) -> tuple[Workspace, Path, Layout]:
@@ -155,7 +151,7 @@ def main() -> None:
         deck_ws = Workspace(deck / "workspace")
         result = scan(deck_ws, photos, deck / "config")
         rows.append(("phone photos (simulate --degrade photo)", n, result))
-    print(f"machine: {os.cpu_count()} cores, {cpu_name()}, Python {platform.python_version()}; "
+    print(f"machine: {machine_line()}; "
           f"date {time.strftime('%Y-%m-%d')}")
     print("| input | pages | wall time | pages/s | peak RSS (largest process) |")
     print("| --- | --- | --- | --- | --- |")

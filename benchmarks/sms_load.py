@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import shutil
 import signal
@@ -39,6 +38,9 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import machine_line  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests"))  # postgres_cluster.py: Debian's server in a temp folder
 
 ACCOUNT = "AC" + "be" * 16
@@ -47,12 +49,6 @@ PUBLIC_URL = "https://abstimmung.example.de"
 NUMBER = "+4915792418830"
 CODES = 20_000
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 # -- the workspace ------------------------------------------------------------------------
@@ -371,7 +367,7 @@ def main() -> None:
             cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
     print()
-    print(f"Machine: {os.cpu_count()} cores, {cpu_name()}, Python {platform.python_version()}; "
+    print(f"Machine: {machine_line()}; "
           f"{time.strftime('%Y-%m-%d')}; rate {args.rate:g}/s for {args.duration:g} s, "
           f"{args.connections} connections")
     print("| configuration | requests | 200 OK | achieved rate | p50 | p95 | p99 | max | lost | server CPU | load avg |")

@@ -73,16 +73,7 @@ def option_bars(labels: Sequence[str], counts: Mapping[str, Sequence[int]], chan
     chart.categoryAxis.labels.leading = LABEL_PT * 1.2
     chart.categoryAxis.visibleTicks = 0
     chart.groupSpacing = 7
-    top_value, step = nice_axis(max(totals, default=0))
-    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, top_value, step
-    chart.valueAxis.labels.fontName, chart.valueAxis.labels.fontSize = SANS, 7
-    chart.valueAxis.labelTextFormat = lambda v: number(int(v))
-    chart.valueAxis.visibleGrid = 1
-    chart.valueAxis.gridStrokeColor = GREY
-    chart.valueAxis.gridStrokeWidth = 0.2
-    for index, channel in enumerate(channels):
-        chart.bars[index].fillColor = CHANNEL_COLOURS[channel]
-        chart.bars[index].strokeColor = None
+    top_value = _counts_axis_and_colours(chart, channels, max(totals, default=0))
     drawing.add(chart)
     slot = height / max(n, 1)
     for i, total in enumerate(totals):
@@ -95,6 +86,22 @@ def option_bars(labels: Sequence[str], counts: Mapping[str, Sequence[int]], chan
         drawing.add(String(x, y, text, fontName=SANS_BOLD, fontSize=LABEL_PT))
     drawing.add(_legend(channels, chart.x, height + bottom + top - 2))
     return drawing
+
+
+def _counts_axis_and_colours(chart, channels: Sequence[str], largest: int, **axis) -> float:
+    """The value axis both charts share (counts, a light grid) and a colour per channel;
+    returns the axis's top value."""
+    top_value, step = nice_axis(largest, **axis)
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, top_value, step
+    chart.valueAxis.labels.fontName, chart.valueAxis.labels.fontSize = SANS, 7
+    chart.valueAxis.labelTextFormat = lambda v: number(int(v))
+    chart.valueAxis.visibleGrid = 1
+    chart.valueAxis.gridStrokeColor = GREY
+    chart.valueAxis.gridStrokeWidth = 0.2
+    for index, channel in enumerate(channels):
+        chart.bars[index].fillColor = CHANNEL_COLOURS[channel]
+        chart.bars[index].strokeColor = None
+    return top_value
 
 
 def returns_bars(labels: Sequence[str], counts: Mapping[str, Sequence[int]], channels: Sequence[str],
@@ -118,16 +125,7 @@ def returns_bars(labels: Sequence[str], counts: Mapping[str, Sequence[int]], cha
     chart.categoryAxis.visibleTicks = 0
     chart.groupSpacing = 1.5 if n > 31 else 3
     totals = [sum(counts[c][i] for c in channels) for i in range(n)]
-    top_value, step = nice_axis(max(totals, default=0), ticks=4)
-    chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, top_value, step
-    chart.valueAxis.labels.fontName, chart.valueAxis.labels.fontSize = SANS, 7
-    chart.valueAxis.labelTextFormat = lambda v: number(int(v))
-    chart.valueAxis.visibleGrid = 1
-    chart.valueAxis.gridStrokeColor = GREY
-    chart.valueAxis.gridStrokeWidth = 0.2
-    for index, channel in enumerate(channels):
-        chart.bars[index].fillColor = CHANNEL_COLOURS[channel]
-        chart.bars[index].strokeColor = None
+    _counts_axis_and_colours(chart, channels, max(totals, default=0), ticks=4)
     drawing.add(chart)
     drawing.add(_legend(channels, chart.x, height + bottom + top - 2))
     return drawing
