@@ -604,3 +604,22 @@ def test_any_server_process_answers_any_step_and_a_code_counts_once(sms_workspac
     assert texts.count("Vielen Dank. Wir haben Ihre Stimme erhalten.") == 1
     assert sorted(r[1] for r in voice_records(ws)) == ["counted", "superseded"]
     assert ws.query("SELECT COUNT(*) FROM claims") == [(1,)]
+
+
+def test_a_call_reaches_the_tally_of_merge(sms_workspace, sms_server, run_cli):
+    import csv
+
+    ws = sms_workspace(codes={"de": 2})
+    server = sms_server(ws)
+    phone = Phone(server)
+    vote_poll(phone, ws.codes["de"][0], "2", "6", "#", "11")
+    phone.press("1", key="")
+    server.send(f"{ws.codes['de'][1]} 2 11")
+    result = run_cli("-C", ws.root, "merge")
+    assert result.code == 0, result.output
+    with (ws.root / "out" / "tally.csv").open(encoding="utf-8") as f:
+        tally = {(row["question"], row["option"]): (row["sms"], row["voice"], row["total"]) for row in csv.DictReader(f)}
+    assert tally[("q1", "b")] == ("1", "1", "2") and tally[("q2", "b")] == ("0", "1", "1")
+    assert tally[("q3", "no")] == ("1", "1", "2") and tally[("q1", "a")] == ("0", "0", "0")
+    with (ws.root / "out" / "ballots.csv").open(encoding="utf-8") as f:
+        assert [row["source"] for row in csv.DictReader(f) if row["channel"] == "voice"] == [f"voice:{phone.sid}"]
