@@ -390,11 +390,11 @@ def sms_serve(
     workers: int = typer.Option(1, "--workers", help="Server processes (PostgreSQL or SQLite, one store)."),
     access_log: bool = typer.Option(False, "--access-log", help="Log every HTTP request (never a phone number)."),
 ) -> None:
-    """Run Twilio's SMS webhook: POST /twilio/sms, GET /healthz. / SMS-Webhook für Twilio starten.
+    """Run Twilio's webhooks: POST /twilio/sms, the voice menu (POST /twilio/voice, /twilio/voice/status) when the process has a voice channel, GET /healthz. / Twilio-Webhooks für SMS und Telefon starten.
 
-    Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and HYBRID_PUBLIC_URL (the URL Twilio calls; signatures are checked against it). In the Twilio console, set the number's "A message comes in" webhook to HYBRID_PUBLIC_URL/twilio/sms (HTTP POST).
+    Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and HYBRID_PUBLIC_URL (the URL Twilio calls; signatures are checked against it). In the Twilio console, set the number's "A message comes in" webhook to HYBRID_PUBLIC_URL/twilio/sms and the voice number's "A call comes in" to HYBRID_PUBLIC_URL/twilio/voice, its status callback to HYBRID_PUBLIC_URL/twilio/voice/status (HTTP POST).
 
-    Braucht TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN und HYBRID_PUBLIC_URL (die Adresse, die Twilio aufruft). In der Twilio-Konsole: "A message comes in" → HYBRID_PUBLIC_URL/twilio/sms.
+    Braucht TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN und HYBRID_PUBLIC_URL (die Adresse, die Twilio aufruft). In der Twilio-Konsole: "A message comes in" → HYBRID_PUBLIC_URL/twilio/sms; "A call comes in" → HYBRID_PUBLIC_URL/twilio/voice, Status-Callback → HYBRID_PUBLIC_URL/twilio/voice/status.
 
     Example / Beispiel:
       export TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… HYBRID_PUBLIC_URL=https://abstimmung.example.de
@@ -413,7 +413,8 @@ def sms_serve(
     actual_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     console.print(f"Listening on http://{shown_host}:{actual_port} for {process.id} "
-                  f"({workers} worker{'s' if workers > 1 else ''}); Twilio calls {config.webhook_url}",
+                  f"({workers} worker{'s' if workers > 1 else ''}); Twilio calls {config.webhook_url}"
+                  + (" and /twilio/voice" if process.channels.voice is not None else ""),
                   highlight=False, soft_wrap=True)
     console.print("Stop with Ctrl-C. / Beenden mit Strg-C.", soft_wrap=True)
     sys.stdout.flush()

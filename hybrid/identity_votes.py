@@ -20,7 +20,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from hybrid import audit, rules
 from hybrid.definition import Process
@@ -92,6 +92,15 @@ def cast_vote(record_id: int, channel: str, status: str, reasons: str | None, ch
                               at=datetime.fromisoformat(received_at) if received_at else None, own=own,
                               void_code=void, hidden_caller=bool(hidden_caller), arrival=record_id)
     return StoredVote(vote, state, why, serial)
+
+
+def taken_at(now: datetime, stored: Mapping[int, StoredVote]) -> datetime:
+    """When a phone vote taken now is timed: now, but never before a phone vote of the
+    identity already stored, so time order is the order in which votes were taken."""
+    times = [s.vote.at for s in stored.values() if s.vote.channel in rules.PHONE_CHANNELS and s.vote.at]
+    if times and max(times) >= now:
+        return max(times) + timedelta(microseconds=1)
+    return now
 
 
 def lock_identity(store: Store, identity: str) -> None:

@@ -37,7 +37,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from hybrid import audit, identity_votes, rules
 from hybrid.definition import Process
@@ -189,7 +189,7 @@ class SmsService:
         if identity is not None:
             identity_votes.lock_identity(store, identity)
             stored, holder = identity_votes.read_votes(self.store, identity)
-        at = message.sent_at or _after(now, stored)
+        at = message.sent_at or identity_votes.taken_at(now, stored)
         outside = rules.in_window(process, at)
 
         decisions: dict[int, rules.Decision] = {}
@@ -338,13 +338,6 @@ class SmsService:
                 return lang
         return None
 
-
-def _after(now: datetime, stored: dict[int, StoredVote]) -> datetime:
-    """Arrival time, never before a phone vote of the identity that is already stored."""
-    times = [s.vote.at for s in stored.values() if s.vote.channel in rules.PHONE_CHANNELS and s.vote.at]
-    if times and max(times) >= now:
-        return max(times) + timedelta(microseconds=1)
-    return now
 
 
 def _opt_out(intent: Intent, message: InboundSms) -> Intent:

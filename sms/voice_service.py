@@ -30,12 +30,12 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from hybrid import audit, identity_votes, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
-from hybrid.identity_votes import ClaimLost, StoredVote, choices_json, reasons_json
+from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
 from hybrid.states import Reason, RecordState
 from hybrid.store import Store, now_utc
 from sms import limits, voice_menu
@@ -229,7 +229,7 @@ class VoiceService:
             return CallOutcome.NOT_TAKEN, None
         identity_votes.lock_identity(store, identity)
         votes, holder = identity_votes.read_votes(store, identity)
-        at = _vote_time(now, votes)
+        at = identity_votes.taken_at(now, votes)
         choices = state.vote()
         new = rules.CastVote(_NEW, "voice", choices, at=at, void_code=ballot.state == "void",
                              hidden_caller=stored.hidden_caller, arrival=_LAST)
@@ -269,14 +269,6 @@ class VoiceService:
             self._languages.update(self.store.conn.execute("SELECT layout_hash, language FROM layouts").fetchall())
         return self._languages.get(layout_hash)
 
-
-def _vote_time(now: datetime, votes: dict[int, StoredVote]) -> datetime:
-    """When the vote was cast: now, but never before a phone vote of the identity already
-    stored, so time order is the order in which votes were taken."""
-    times = [v.vote.at for v in votes.values() if v.vote.channel in rules.PHONE_CHANNELS and v.vote.at]
-    if times and max(times) >= now:
-        return max(times) + timedelta(microseconds=1)
-    return now
 
 
 def _call_outcome(outcome: Outcome) -> CallOutcome:
