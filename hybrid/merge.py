@@ -26,7 +26,7 @@ import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from types import MappingProxyType
@@ -109,7 +109,6 @@ class MergeResult:
     reviewed: int  # records decided by a person
     channels: tuple[str, ...] = CHANNELS
     merged_at: datetime | None = None
-    extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def awaiting_review(self) -> list[MergedRecord]:
