@@ -93,10 +93,6 @@ def consul_line_problem(process: Process, investments: Sequence[str]) -> str | N
     return None
 
 
-def _slug(booth: str) -> str:
-    return booth.lower()
-
-
 def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
     process = result.process
     poll = process.consul.poll_id if process.consul.poll_id is not None else "x"
@@ -149,7 +145,7 @@ def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int
                 sheet_counts[(booth, investment)] += 1
         for index in range(0, len(lines), lines_per_file):
             chunk = lines[index:index + lines_per_file]
-            name = f"ballot-sheet-{_slug(booth)}-{index // lines_per_file + 1:03d}.txt"
+            name = f"ballot-sheet-{booth}-{index // lines_per_file + 1:03d}.txt"  # the booth as CONSUL names it
             # No trailing newline: CONSUL splits on ";" and newlines; nothing may make an empty ballot.
             (folder / name).write_text("\n".join(chunk), encoding="utf-8")
             written.append(folder / name)

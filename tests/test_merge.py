@@ -208,13 +208,13 @@ def test_budgets_over_the_limit_never_reach_a_ballot_sheet(tmp_path: Path):
     assert states[("paper", over_paper)] is RecordState.REVIEW
     assert states[("sms", over_sms)] is RecordState.REJECTED
     consul = tmp_path / "out" / "consul"
-    assert (consul / "ballot-sheet-papier-001.txt").read_text() == "131,141"
-    assert (consul / "ballot-sheet-sms-001.txt").read_text() == "137"
-    assert not list(consul.glob("ballot-sheet-telefon-*.txt"))
+    assert (consul / "ballot-sheet-Papier-001.txt").read_text() == "131,141"
+    assert (consul / "ballot-sheet-SMS-001.txt").read_text() == "137"
+    assert not list(consul.glob("ballot-sheet-Telefon-*.txt"))
     # A reviewer cannot make the over-budget ballot valid: it stays out.
     review.decide(deck.store, deck.process, f"r{deck.record_of(over_paper)}", DecisionRequest("accept"), "Anna Weber")
     again = write_merge(deck.store, deck.process, tmp_path / "out")
-    assert (consul / "ballot-sheet-papier-001.txt").read_text() == "131,141"
+    assert (consul / "ballot-sheet-Papier-001.txt").read_text() == "131,141"
     assert {b.booth: b.nulls for b in again.result.booths} == {"Papier": 1, "SMS": 1, "Telefon": 0}
     readme = (consul / "README.txt").read_text(encoding="utf-8")
     assert "genau einmal" in readme and "exactly once" in readme and "7" in readme

@@ -250,8 +250,8 @@ def test_the_budget_report_shows_investments_prices_and_ballot_sheets(budget_pdf
     in_order(text, "3 133 Sichere Fahrradabstellanlage am 165.000 € 0 1 0 1")
     assert "9 141 Calisthenics-Anlage am Hubland 45.000 € 1.100 0 0 1.100" in text
     assert "17 150 Sprachcafé für Neuzugezogene 7.500 € 0 0 1 1" in text
-    assert "Papier 3 1.100 ballot-sheet-papier-001.txt ballot-sheet-papier-003.txt" in text
-    assert "SMS 1 40 ballot-sheet-sms-001.txt ballot-sheet-sms-001.txt" in text
+    assert "Papier 3 1.100 ballot-sheet-Papier-001.txt ballot-sheet-Papier-003.txt" in text
+    assert "SMS 1 40 ballot-sheet-SMS-001.txt ballot-sheet-SMS-001.txt" in text
     in_order(text, "left out", "SMS über dem Betrag des Bereichs", "1", "(no_money_left)", "Grenzen dieser Zählung")
     assert LIMITS_DE in text
     for number, page in enumerate(report, start=1):
@@ -265,9 +265,9 @@ def test_the_budget_entry_sheet_lists_every_file_with_a_tick_box(budget_pdfs):
     assert "Bürgerhaushalt Würzburg 2027 - Neue Wahlzettel" in page
     assert "Niemals eine Datei zweimal einfügen" in page and "Jede Datei nur einmal einfügen" in page
     assert "Wahlkabine: Papier – 3 Dateien, 1.100 Zeilen" in page
-    for name, lines, span in (("papier-001", "500", "1–500"), ("papier-002", "500", "501–1.000"),
-                              ("papier-003", "100", "1.001–1.100"), ("sms-001", "40", "1–40"),
-                              ("telefon-001", "1", "1–1")):
+    for name, lines, span in (("Papier-001", "500", "1–500"), ("Papier-002", "500", "501–1.000"),
+                              ("Papier-003", "100", "1.001–1.100"), ("SMS-001", "40", "1–40"),
+                              ("Telefon-001", "1", "1–1")):
         assert f"ballot-sheet-{name}.txt {lines} {span}" in page
     assert "eingefügt am" in page
     in_order(page, "Nicht in den Dateien", "SMS über dem Betrag des Bereichs", "1", "over the heading's amount")
