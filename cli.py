@@ -813,11 +813,11 @@ def merge(
 ) -> None:
     """Count every channel into one result and write the files for CONSUL. / Alle Kanäle zählen.
 
-    Writes ballots.csv, votes.csv, tally.csv, comments.csv, results.xlsx, report.pdf,
-    consul/ and audit.jsonl, and prints the audit head hash. Records awaiting review
-    are listed, not counted (exit code 1 until a person has decided them).
+    Writes ballots.csv, votes.csv, tally.csv, comments.csv, results.xlsx, report.pdf, consul/ and audit.jsonl, and prints the audit head hash. Records awaiting review are listed, not counted (exit code 1 until a person has decided them).
 
-    Example:  hybrid -C wue-mainufer-2027 merge -o results/
+    Schreibt Ergebnisdateien, die Dateien für CONSUL (consul/README.txt) und den Bericht; Stimmzettel in Prüfung werden aufgelistet, nicht gezählt.
+
+    Example / Beispiel:  hybrid -C mainufer merge -o results/
     """
     from hybrid.merge_outputs import write_merge
 
@@ -865,7 +865,7 @@ def _print_merge(done) -> None:
                       highlight=False)
     if result.redecided:
         console.print(f"Decided again across channels / Kanalübergreifend neu entschieden: {result.redecided}")
-    console.print(f"Written to {done.folder}/ ({len(done.files) + 4} files)", highlight=False)
+    console.print(f"Written to {done.folder}/ ({len(done.files) + 3} files)", highlight=False)
     console.print(f"Audit head / Prüfsumme: {done.head}", highlight=False, soft_wrap=True)
 
 
@@ -875,9 +875,9 @@ def export_cvr(
 ) -> None:
     """The confidential cast-vote records, one JSON object per record. / Stimmdatensätze (vertraulich).
 
-    They link serials to choices: keep the file like the ballots themselves.
+    They link serials to choices: keep the file like the ballots themselves. / Sie verbinden Seriennummern mit der Wahl: so sicher aufbewahren wie die Stimmzettel.
 
-    Example:  hybrid export cvr -o audit/cvr.jsonl
+    Example / Beispiel:  hybrid -C mainufer export cvr -o audit/cvr.jsonl
     """
     from hybrid.merge_outputs import export_cvr as write
 
