@@ -80,7 +80,15 @@ def test_the_same_code_on_paper_and_by_sms_with_the_same_choices_counts_once(pol
     assert sum(row.total for row in result.tally) == 3
 
 
-def test_paper_against_an_earlier_sms_with_other_choices_goes_to_review_and_counts_nothing(poll: Deck):
+@pytest.fixture
+def poll_on_each_engine(tmp_path: Path, store_engine: str) -> Deck:
+    deck = make_deck(tmp_path)
+    yield deck
+    deck.store.close()
+
+
+def test_paper_against_an_earlier_sms_with_other_choices_goes_to_review_and_counts_nothing(poll_on_each_engine: Deck):
+    poll = poll_on_each_engine
     serial = poll.issue(1)[0]
     text_sms(poll, f"{poll.codes[serial]} 2")
     poll.scan_ballot(serial, numbers(poll, ("q1", "a")))
