@@ -24,6 +24,7 @@ import secrets
 import sys
 import tempfile
 import time
+from datetime import timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,13 +72,18 @@ def build_store(root: Path, kind: str, records: int, seed: int = 1) -> float:
     conn.executemany("INSERT INTO ballots (serial, code_hash, layout_hash, run_id, created_at) "
                      "VALUES (?, ?, 'bench', 1, ?)", ((i + 1, h, now) for i, h in enumerate(hashes)))
 
+    # Every vote inside the process's window: paper arrives ten days after it opens.
+    first_day = process.opens.astimezone(timezone.utc)
+    window_seconds = int((process.closes - process.opens).total_seconds()) - 1
+    arrival = (process.opens + timedelta(days=10)).date().isoformat()
+
     def paper_rows():
         for i in range(paper):
             roll = rng.random()
             choices = {} if roll < 0.02 else random_choices(process, rng)
             status, reasons = ("counted", ["blank_ballot"]) if roll < 0.02 else (
                 ("review", ["marginal_mark"]) if roll < 0.04 else ("counted", []))
-            yield ("paper", hashes[i], i + 1, f"scan:{i:064x}#p1", "2027-05-10", status, json.dumps(reasons),
+            yield ("paper", hashes[i], i + 1, f"scan:{i:064x}#p1", arrival, status, json.dumps(reasons),
                    json.dumps(choices), now, None, None, None)
 
     def phone_rows(channel: str, count: int, first: int, shared: int):
@@ -88,7 +94,7 @@ def build_store(root: Path, kind: str, records: int, seed: int = 1) -> float:
             else:
                 index = first + i - shared
                 choices = random_choices(process, rng)
-            at = f"2027-05-{rng.randint(4, 30):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00+00:00"
+            at = (first_day + timedelta(seconds=rng.randrange(window_seconds))).isoformat()
             yield (channel, hashes[index], index + 1, f"{channel}:{'SM' if channel == 'sms' else 'CA'}{i:032x}", at,
                    "counted", "[]", json.dumps(choices), now, secrets.token_hex(32), "counted", "[]")
 

@@ -17,12 +17,12 @@ skips one that breaks a rule, so every ballot is checked here first the same way
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from hybrid.consul_readme import readme_text
-from hybrid.definition import Option, Process, Question
+from hybrid.definition import Budget, Option, Process, Question
 from hybrid.merge import BOOTHS, MergedRecord, MergeResult
 from hybrid.public_files import write_csv
 from hybrid.states import RecordState
@@ -72,11 +72,13 @@ def consul_ordered(question: Question) -> list[Option]:
 
 def consul_line_problem(process: Process, investments: Sequence[str]) -> str | None:
     """Why CONSUL would not take this ballot whole (adding one investment at a time), or None."""
-    budget = process.budget
-    assert budget is not None
+    assert process.budget is not None
+    return _line_problem(process.budget, {inv.id: inv.price for inv in process.budget.investments}, investments)
+
+
+def _line_problem(budget: Budget, prices: Mapping[str, int], investments: Sequence[str]) -> str | None:
     if not investments:
         return "empty"
-    prices = {inv.id: inv.price for inv in budget.investments}
     taken: list[str] = []
     spent = 0
     for investment in investments:
@@ -112,21 +114,23 @@ def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
     return [results_path, recounts_path]
 
 
-def budget_lines(process: Process, records: Iterable[MergedRecord], channel: str
-                 ) -> tuple[list[str], Counter]:
-    """The ballot-sheet lines of one channel and what was left out (reason → ballots)."""
-    lines: list[str] = []
-    left_out: Counter = Counter()
+def budget_lines(process: Process, records: Iterable[MergedRecord]) -> dict[str, tuple[list[str], Counter]]:
+    """Per channel: the ballot-sheet lines and what was left out (reason → ballots)."""
+    budget = process.budget
+    assert budget is not None
+    prices = {inv.id: inv.price for inv in budget.investments}
+    out: dict[str, tuple[list[str], Counter]] = {}
     for record in records:
-        if record.channel != channel or record.state is not RecordState.COUNTED:
+        if record.state is not RecordState.COUNTED:
             continue
-        investments = list(record.choices.get("budget", ()))
-        problem = consul_line_problem(process, investments)
+        lines, left_out = out.setdefault(record.channel, ([], Counter()))
+        investments = record.choices.get("budget", ())
+        problem = _line_problem(budget, prices, investments)
         if problem:
             left_out[problem] += 1
         else:
             lines.append(",".join(investments))
-    return lines, left_out
+    return out
 
 
 def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int = SHEET_LINES) -> ConsulFiles:
@@ -135,9 +139,10 @@ def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int
     sheets: list[SheetFile] = []
     left_out: Counter = Counter()
     sheet_counts: Counter = Counter()
+    by_channel = budget_lines(process, result.records)
     for channel in result.channels:
         booth = BOOTHS[channel]
-        lines, missing = budget_lines(process, result.records, channel)
+        lines, missing = by_channel.get(channel, ([], Counter()))
         for reason, n in missing.items():
             left_out[(booth, reason)] += n
         for line in lines:

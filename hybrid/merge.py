@@ -133,8 +133,9 @@ class MergeResult:
 
 @dataclass(slots=True)
 class _Row:
-    """One stored record: its row (MERGE_COLUMNS), its decision now, its identity and
-    whether its code is void; the `CastVote` is built only when it is decided again."""
+    """One stored record: its row (MERGE_COLUMNS), its decision now, its identity (the
+    hash of its code, or of its phone under `identity: phone`) and whether its code is
+    void; the `CastVote` is built only when it is decided again."""
 
     raw: tuple
     status: RecordState
@@ -153,17 +154,19 @@ class _Row:
 _STATES = {state.value: state for state in RecordState}
 # cast_vote's columns but the ballot's state (void codes are few: read apart, not joined).
 MERGE_COLUMNS = ("record_id, channel, status, reasons, choices, received_at, own_status, own_reasons, hidden_caller, "
-                 "serial, code_hash, phone_hash, source")
+                 "serial, code_hash, source, phone_hash")
 
 
 def _read(store: Store, process: Process) -> list[_Row]:
     void = {h for (h,) in store.conn.execute("SELECT code_hash FROM ballots WHERE state = 'void'")}
-    rows = store.conn.execute(f"SELECT {MERGE_COLUMNS} FROM records ORDER BY record_id")
-    identity_of = rules.identity_key
+    columns = MERGE_COLUMNS if process.identity == "phone" else MERGE_COLUMNS.rsplit(",", 1)[0]
+    rows = store.conn.execute(f"SELECT {columns} FROM records ORDER BY record_id")
+    by_phone = process.identity == "phone"
     out = []
     for row in rows:
         is_vote = row[1] == "paper" or row[6] is not None
-        identity = identity_of(process, row[10], row[11]) if is_vote else None
+        # The identity's hash itself (no "code:" string per record: a million of them cost memory).
+        identity = (row[12] if by_phone else row[10]) if is_vote else None
         out.append(_Row(row, _STATES[row[2]], reasons_from_json(row[3]), identity, row[10] in void))
     return out
 
@@ -212,7 +215,9 @@ def _decide_again(store: Store, process: Process, rows: list[_Row]) -> tuple[int
             try:
                 decided: dict[int, rules.Decision] = {}
                 with store.transaction():  # a short one: a few hundred identities, never the whole store
-                    for identity in batch:
+                    for identity_hash in batch:
+                        identity = rules.identity_key(process, identity_hash, identity_hash)
+                        assert identity is not None
                         identity_votes.lock_identity(store, identity)
                         stored, holder = identity_votes.read_votes(store, identity)
                         decisions = rules.decide_votes(process, [s.vote for s in stored.values()])
@@ -254,7 +259,7 @@ def _final(row: _Row, reviewed: review.EffectiveDecision | None) -> MergedRecord
         by_review, pending = False, reviewed is not None and reviewed.pending
     if invalid and Reason.INVALID_CONTENT not in reasons:
         reasons = tuple(sorted({*reasons, Reason.INVALID_CONTENT}, key=lambda r: r.value))
-    return MergedRecord(raw[0], raw[1], raw[9], raw[12], raw[5], state, reasons, choices,
+    return MergedRecord(raw[0], raw[1], raw[9], raw[11], raw[5], state, reasons, choices,
                         state is RecordState.COUNTED and not choices, invalid, by_review, pending)
 
 
