@@ -23,19 +23,20 @@ and CONSUL's booth figures.
 from __future__ import annotations
 
 import gc
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import chain
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
 from hybrid import identity_votes, review, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
-from hybrid.identity_votes import cast_vote, choices_from_json, reasons_from_json
+from hybrid.identity_votes import cast_vote, choices_from_json, reasons_from_json, reasons_json
 from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import Store
 
@@ -133,22 +134,29 @@ class MergeResult:
 
 @dataclass(slots=True)
 class _Row:
-    """One stored record: its row (MERGE_COLUMNS), its decision now, its identity (the
-    hash of its code, or of its phone under `identity: phone`) and whether its code is
-    void; the `CastVote` is built only when it is decided again."""
+    """One stored record as merge needs it: its decision now, its identity (the hash of
+    its code, or of its phone under `identity: phone`), whether its code is void; the
+    `CastVote` is built only when it is decided again. Small on purpose (a million of
+    them): repeated words are interned, the choices kept as their stored text."""
 
-    raw: tuple
+    record_id: int
+    channel: str
+    choices_text: str | None
+    received_at: str | None
+    own_status: str | None
+    own_reasons: str | None
+    hidden_caller: int
+    serial: int | None
+    source: str
     status: RecordState
     reasons: tuple[Reason, ...]
     identity: str | None
     void: bool
 
-    @property
-    def record_id(self) -> int:
-        return self.raw[0]
-
     def vote(self) -> rules.CastVote:
-        return cast_vote(*self.raw[:10], "void" if self.void else None).vote
+        return cast_vote(self.record_id, self.channel, self.status.value, reasons_json(self.reasons),
+                         self.choices_text, self.received_at, self.own_status, self.own_reasons, self.hidden_caller,
+                         self.serial, "void" if self.void else None).vote
 
 
 _STATES = {state.value: state for state in RecordState}
@@ -162,26 +170,30 @@ def _read(store: Store, process: Process) -> list[_Row]:
     columns = MERGE_COLUMNS if process.identity == "phone" else MERGE_COLUMNS.rsplit(",", 1)[0]
     rows = store.conn.execute(f"SELECT {columns} FROM records ORDER BY record_id")
     by_phone = process.identity == "phone"
+    word = sys.intern
     out = []
     for row in rows:
-        is_vote = row[1] == "paper" or row[6] is not None
+        own_status = row[6]
+        is_vote = row[1] == "paper" or own_status is not None
         # The identity's hash itself (no "code:" string per record: a million of them cost memory).
         identity = (row[12] if by_phone else row[10]) if is_vote else None
-        out.append(_Row(row, _STATES[row[2]], reasons_from_json(row[3]), identity, row[10] in void))
+        out.append(_Row(row[0], word(row[1]), row[4], row[5], own_status and word(own_status),
+                        row[7] and word(row[7]), row[8], row[9], row[11], _STATES[row[2]], reasons_from_json(row[3]),
+                        identity, row[10] in void))
     return out
 
 
 def _settled_alone(process: Process, row: _Row) -> bool:
     """A lone vote whose stored decision `decide_votes` would give again (most of them):
     skipping the call keeps a million-record merge fast; the result is the same."""
-    raw, status = row.raw, row.status
+    status = row.status
     if row.void or Reason.CROSS_CHANNEL_CONFLICT in row.reasons:
         return False
-    if raw[1] == "paper":
+    if row.channel == "paper":
         return status in (RecordState.COUNTED, RecordState.REVIEW, RecordState.REJECTED)
-    return (status is RecordState.COUNTED and raw[6] == "counted" and raw[5] is not None
-            and rules.in_window(process, datetime.fromisoformat(raw[5])) is None
-            and not (process.identity == "phone" and raw[8]))
+    return (status is RecordState.COUNTED and row.own_status == "counted" and row.received_at is not None
+            and rules.in_window(process, datetime.fromisoformat(row.received_at)) is None
+            and not (process.identity == "phone" and row.hidden_caller))
 
 
 def _decide_again(store: Store, process: Process, rows: list[_Row]) -> tuple[int, dict[str, list[int]]]:
@@ -240,26 +252,27 @@ def _decide_again(store: Store, process: Process, rows: list[_Row]) -> tuple[int
 
 # -- the final decision of every record ---------------------------------------------------------------------
 
-@lru_cache(maxsize=65536)
 def _stated_choices(text: str | None) -> Mapping[str, tuple[str, ...]]:
-    """A stored record's choices without empty questions (shared, read-only)."""
-    return MappingProxyType({q: opts for q, opts in choices_from_json(text).items() if opts})
+    """A stored record's choices without empty questions (read-only; shared where the text repeats)."""
+    choices = choices_from_json(text)
+    if all(choices.values()):
+        return choices
+    return MappingProxyType({q: opts for q, opts in choices.items() if opts})
 
 
 def _final(row: _Row, reviewed: review.EffectiveDecision | None) -> MergedRecord:
-    raw = row.raw
     if reviewed is not None and not reviewed.pending:
         state, reasons = reviewed.state, tuple(reviewed.reasons)
         choices = MappingProxyType({q: tuple(v) for q, v in reviewed.choices.items() if v})
         invalid, by_review, pending = reviewed.invalid_ballot, reviewed.by_review, False
     else:
-        state, reasons, choices = row.status, row.reasons, _stated_choices(raw[4])
-        invalid = (state is RecordState.REJECTED and raw[1] != "paper" and raw[6] not in (None, "counted")
-                   and bool(set(reasons_from_json(raw[7])) & _CONTENT_REASONS))
+        state, reasons, choices = row.status, row.reasons, _stated_choices(row.choices_text)
+        invalid = (state is RecordState.REJECTED and row.channel != "paper" and row.own_status not in (None, "counted")
+                   and bool(set(reasons_from_json(row.own_reasons)) & _CONTENT_REASONS))
         by_review, pending = False, reviewed is not None and reviewed.pending
     if invalid and Reason.INVALID_CONTENT not in reasons:
         reasons = tuple(sorted({*reasons, Reason.INVALID_CONTENT}, key=lambda r: r.value))
-    return MergedRecord(raw[0], raw[1], raw[9], raw[11], raw[5], state, reasons, choices,
+    return MergedRecord(row.record_id, row.channel, row.serial, row.source, row.received_at, state, reasons, choices,
                         state is RecordState.COUNTED and not choices, invalid, by_review, pending)
 
 
@@ -303,9 +316,18 @@ def tally_of(process: Process, records: Iterable[MergedRecord]) -> list[TallyRow
             key = id(record.choices)
             chosen[key] = record.choices
             same[(record.channel, key)] += 1
+    singles: dict[str, list[Mapping[str, tuple[str, ...]]]] = defaultdict(list)
     for (channel, key), n in same.items():
+        if n == 1:  # a budget's ballots rarely repeat: counted below in bulk
+            singles[channel].append(chosen[key])
+            continue
         for question, options in chosen[key].items():
             for option in options:
+                counts[(question, option)][channel] += n
+    questions = [q.id for q in process.questions] if process.kind == "poll" else ["budget"]
+    for channel, maps in singles.items():
+        for question in questions:
+            for option, n in Counter(chain.from_iterable(m.get(question, ()) for m in maps)).items():
                 counts[(question, option)][channel] += n
     rows = []
     for item in process.items():
