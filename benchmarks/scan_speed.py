@@ -74,8 +74,11 @@ def scan(ws: Workspace, target: Path, config: Path, workers: int | None = None) 
     if workers is not None:
         env["HYBRID_WORKERS"] = str(workers)
     start = time.perf_counter()
+    # stderr to a file, not a pipe: nobody reads a pipe while the scan runs, and a full one
+    # (64 KiB of progress output) would stall the scan it is measuring.
+    errors = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "-C", str(ws.root), "scan", str(target),
-                             "--received", "2027-05-10"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--received", "2027-05-10"], env=env, stdout=subprocess.DEVNULL, stderr=errors)
     peak = {}
     while proc.poll() is None:
         for pid in [proc.pid, *children_of(proc.pid)]:
@@ -83,7 +86,8 @@ def scan(ws: Workspace, target: Path, config: Path, workers: int | None = None) 
         time.sleep(0.1)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"scan failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+        errors.seek(0)
+        raise SystemExit(f"scan failed ({proc.returncode}): {errors.read().decode()[-2000:]}")
     return {"seconds": seconds, "peak_mb": max(peak.values()) / 1024}
 
 

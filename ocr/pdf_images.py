@@ -217,7 +217,10 @@ class ImageDictionaries:
                 stream = resolve1(ref)
                 if isinstance(stream, PDFStream) and literal_name(resolve1(stream.attrs.get("Subtype"))) == "Image":
                     attrs = {k: resolve1(v) for k, v in stream.attrs.items()}
-                    attrs[RAW_LENGTH] = len(stream.rawdata or b"")
+                    # The declared /Length where there is one: on files over 2 GiB pdfminer's
+                    # rawdata keeps the end-of-line byte before "endstream" (one byte too many).
+                    declared = attrs.get("Length")
+                    attrs[RAW_LENGTH] = declared if isinstance(declared, int) else len(stream.rawdata or b"")
                     found.append(attrs)
             return found
         except Exception:  # pdfminer raises many kinds on damaged files; rendering is the answer

@@ -191,6 +191,22 @@ def test_a_scanner_pdf_of_full_page_jpegs_hands_over_the_jpeg_bytes_untouched(tm
     assert np.array_equal(image, cv2.imdecode(np.frombuffer(gray.data, np.uint8), cv2.IMREAD_GRAYSCALE))
 
 
+def test_a_scanner_pdf_whose_cross_reference_table_is_broken_still_goes_direct(tmp_path: Path):
+    # Over 2 GiB, or with a damaged xref, pdfminer rebuilds the file's index by scanning it
+    # and then keeps an end-of-line byte in each stream: the declared /Length must decide.
+    gray = jpeg_image(ballot_like(SCAN_PX, seed=1))
+    path = write_pdf(tmp_path / "scan.pdf", [Page(images=[full_page(gray)]), Page(images=[full_page(gray)])])
+    data = path.read_bytes()
+    at = data.rindex(b"startxref") + len(b"startxref\n")
+    end = data.index(b"\n", at)
+    path.write_bytes(data[:at] + str(int(data[at:end]) + 7).encode() + data[end:])  # points into nowhere
+
+    pages = pages_of(path)
+
+    assert [(p.kind, p.origin) for p in pages] == [("jpeg", "pdf jpeg"), ("jpeg", "pdf jpeg")]
+    assert pages[0].data == gray.data
+
+
 def test_an_invisible_ocr_text_layer_does_not_stop_the_direct_path_but_visible_text_does(tmp_path: Path):
     scan = jpeg_image(ballot_like(SCAN_PX))
     ocr_layer = "BT 3 Tr /F1 12 Tf 72 700 Td (Buergerhaushalt) Tj ET"
