@@ -18,6 +18,13 @@ from typing import Any
 from hybrid.errors import StoreProblem
 
 _QMARK = re.compile(r"\?")
+_RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
+
+
+def worth_retrying(exc: BaseException) -> bool:
+    """The transaction was rolled back by the engine's concurrency control (PostgreSQL chose
+    it as a deadlock victim, say): running it again is the answer."""
+    return getattr(exc, "sqlstate", None) in _RETRY_STATES
 
 
 class Database:

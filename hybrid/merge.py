@@ -34,6 +34,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from hybrid import identity_votes, review, rules
+from hybrid.database import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import cast_vote, choices_from_json, reasons_from_json, reasons_json
@@ -43,7 +44,6 @@ from hybrid.store import Store
 CHANNELS = ("paper", "sms", "voice")
 BOOTHS = {"paper": "Papier", "sms": "SMS", "voice": "Telefon"}  # CONSUL booth names, one per channel
 _CONTENT_REASONS = frozenset({Reason.OVERVOTE, Reason.OVER_BUDGET})
-_WRITE_BACK_BATCH = 200  # identities per write transaction when merge corrects the store
 
 
 class MergedRecord(NamedTuple):
@@ -221,33 +221,34 @@ def _decide_again(store: Store, process: Process, rows: list[_Row]) -> tuple[int
                 break
     changed = 0
     by_id = {row.record_id: row for row in rows}
-    for start in range(0, len(stale), _WRITE_BACK_BATCH):
-        batch = stale[start:start + _WRITE_BACK_BATCH]
-        for _ in range(8):
-            try:
-                decided: dict[int, rules.Decision] = {}
-                with store.transaction():  # a short one: a few hundred identities, never the whole store
-                    for identity_hash in batch:
-                        identity = rules.identity_key(process, identity_hash, identity_hash)
-                        assert identity is not None
-                        identity_votes.lock_identity(store, identity)
-                        stored, holder = identity_votes.read_votes(store, identity)
-                        decisions = rules.decide_votes(process, [s.vote for s in stored.values()])
-                        changed += len(identity_votes.apply_decisions(store, identity, stored, holder, decisions,
-                                                                      by="merge"))
-                        decided.update(decisions)
-                break
-            except identity_votes.ClaimLost:
-                continue
-        else:
-            raise StoreProblem(f"{batch[0]}: its votes kept changing while merging; run merge again")
-        for record_id, decision in decided.items():
-            if record_id in by_id:
+    for identity_hash in stale:
+        identity = rules.identity_key(process, identity_hash, identity_hash)
+        assert identity is not None
+        for record_id, decision in _write_back(store, process, identity).items():
+            if record_id in by_id and (by_id[record_id].status, by_id[record_id].reasons) != (decision.state,
+                                                                                              decision.reasons):
                 by_id[record_id].status = decision.state
                 by_id[record_id].reasons = decision.reasons
+                changed += 1
     for identity in lone:
         del by_identity[identity]
     return changed, by_identity
+
+
+def _write_back(store: Store, process: Process, identity: str) -> dict[int, rules.Decision]:
+    """Decide one identity again and store what changed: one short transaction, as the
+    webhook and the scanner do (the identity's lock before the audit lock)."""
+    for _ in range(8):
+        try:
+            with store.transaction():
+                return identity_votes.redecide(store, process, identity, by="merge")
+        except identity_votes.ClaimLost:
+            continue
+        except Exception as exc:
+            if worth_retrying(exc):
+                continue
+            raise
+    raise StoreProblem(f"{identity}: its votes kept changing while merging; run merge again")
 
 
 # -- the final decision of every record ---------------------------------------------------------------------

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hybrid import audit, identity_votes, rules
+from hybrid.database import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, StoredVote, choices_json, reasons_from_json, reasons_json
@@ -61,7 +62,6 @@ _LAST = 2**62  # ... and it arrives after every stored vote
 _VOTE_KINDS = (IntentKind.VOTE, IntentKind.INVALID)
 _CONTENT_REASONS = {ProblemKind.OVERVOTE: Reason.OVERVOTE, ProblemKind.OVER_BUDGET: Reason.OVER_BUDGET}
 _WINDOW_OR_VOID = frozenset({Reason.LATE, Reason.EARLY, Reason.VOID_CODE})
-_RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class SmsService:
             except (_SidTaken, ClaimLost):
                 continue  # rolled back; the next attempt sees what the other process committed
             except Exception as exc:
-                if getattr(exc, "sqlstate", None) in _RETRY_STATES:
+                if worth_retrying(exc):
                     log.info("message %s: %s; trying again", message.message_sid, type(exc).__name__)
                     continue
                 raise
@@ -139,7 +139,7 @@ class SmsService:
                 except ClaimLost:
                     continue
                 except Exception as exc:
-                    if getattr(exc, "sqlstate", None) in _RETRY_STATES:
+                    if worth_retrying(exc):
                         continue
                     raise
         handled = self.receive(message, via)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from hybrid import audit, identity_votes, rules
+from hybrid.database import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
@@ -51,7 +52,6 @@ ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 _NEW = -1  # the vote being cast, before it has a record id
 _LAST = 2**62  # ... and it arrives after every stored vote
 _STANDING = (RecordState.COUNTED, RecordState.REVIEW)
-_RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
 _CALL_COLUMNS = "call_sid, phone_hash, hidden_caller, started_at, state, code_hash, wrong_codes, record_id, outcome"
 
 
@@ -126,7 +126,7 @@ class VoiceService:
             except (_TryAgain, ClaimLost):
                 continue  # rolled back; the next attempt sees what the other transaction committed
             except Exception as exc:
-                if getattr(exc, "sqlstate", None) in _RETRY_STATES:
+                if worth_retrying(exc):
                     log.info("call %s: %s; trying again", call_sid, type(exc).__name__)
                     continue
                 raise
