@@ -73,11 +73,12 @@ def from_environment(process: Process, *, webhook: bool = True, credentials: boo
             parts = urlsplit(public_url)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
                 problems.append(f"HYBRID_PUBLIC_URL {public_url!r} is not an http(s) URL like https://vote.example.org")
-    number = ""
-    try:
-        number = sms_number(process)
-    except InvalidInput as exc:
-        problems.append(exc.message)
+    number = ""  # a process with only a voice channel: the SMS route refuses every message
+    if process.channels.sms is not None or process.channels.voice is None:
+        try:
+            number = sms_number(process)
+        except InvalidInput as exc:
+            problems.append(exc.message)
     if problems:
         raise InvalidInput("the SMS channel is not configured:\n  " + "\n  ".join(problems))
     api_url = env.get("HYBRID_TWILIO_API_URL", "").strip().rstrip("/") or None
