@@ -152,7 +152,7 @@ def sms_workspace(tmp_path: Path, request: pytest.FixtureRequest):
     a poll workspace (the sample poll, with the given window and rules) whose store has
     issued ballots with known codes, on the engine HYBRID_DATABASE_URL selects."""
     from forms.compose import BallotComposer
-    from hybrid.codes import new_code
+    from paper_deck import issue_codes
 
     made = 0
 
@@ -168,18 +168,10 @@ def sms_workspace(tmp_path: Path, request: pytest.FixtureRequest):
             url = request.getfixturevalue("postgres_cluster").new_database()
         sms_ws = SmsWorkspace(root, {}, url)
         store = sms_ws.open_store(create=True)
-        issued = sms_ws.codes
         try:
             for lang, count in (codes or {"de": 5}).items():
                 layout = BallotComposer(sms_ws.process, lang, False).compose().layout
-                plain = [new_code() for _ in range(count)]
-                with store.transaction():
-                    store.save_layout(layout)
-                    first = store.next_serial()
-                    run = store.start_print_run(first, first + count - 1, layout.layout_hash, "test")
-                    store.issue_ballots(run, layout.layout_hash,
-                                        [(first + i, store.code_hash(c)) for i, c in enumerate(plain)])
-                issued[lang] = plain
+                sms_ws.codes[lang] = issue_codes(store, layout, count)
         finally:
             store.close()
         return sms_ws
@@ -349,33 +341,13 @@ def review_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`hybrid simulate` (20 ballots: overvotes, faint pencil, marks beside boxes, comments,
     damaged QR codes, unreadable pages) then `hybrid scan --received` in the window; built
     once per run. Tests take a private copy with `review_workspace`."""
-    import json
-
     from hybrid.definition_file import load_process
-    from hybrid.workspace import Workspace
-    from ocr.batch import run_scan
-    from forms.print_run import print_for_deck
-    from ocr.simulate_deck import DeckMix, simulate_deck
+    from paper_deck import returned_tray
 
     base = tmp_path_factory.mktemp("review-deck")
     example = Path(__file__).resolve().parent.parent / "hybrid" / "examples" / "poll.yaml"
     deck = base / "deck"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("HYBRID_DATABASE_URL", raising=False)
-        mp.delenv("HYBRID_SECRET", raising=False)
-        simulate_deck(load_process(example), deck, count=20, degrade="light", seed=3, printer=print_for_deck,
-                      mix=DeckMix.parse(REVIEW_DECK_MIX))
-        truth = json.loads((deck / "truth.json").read_text(encoding="utf-8"))
-        mp.setenv("XDG_CONFIG_HOME", str(deck / "config"))
-        ws = Workspace(deck / "workspace")
-        store = ws.open_store()
-        try:
-            from datetime import date
-
-            run_scan(ws, store, ws.process, [deck / "scans"], batch="tray-1",
-                     received=date.fromisoformat(truth["received"]), workers=2)
-        finally:
-            store.close()
+    returned_tray(load_process(example), deck, count=20, seed=3, mix=REVIEW_DECK_MIX)
     return deck
 
 

@@ -39,14 +39,9 @@ class Deck:
 
     def issue(self, count: int) -> list[int]:
         first = self.store.next_serial()
-        serials = list(range(first, first + count))
-        with self.store.transaction():
-            run_id = self.store.start_print_run(first, serials[-1], self.layout.layout_hash, "test")
-            for serial in serials:
-                self.codes[serial] = new_code()
-            self.store.issue_ballots(run_id, self.layout.layout_hash,
-                                     [(s, self.store.code_hash(self.codes[s])) for s in serials])
-        return serials
+        codes = issue_codes(self.store, self.layout, count)
+        self.codes.update({first + i: code for i, code in enumerate(codes)})
+        return list(range(first, first + count))
 
     def _source(self) -> tuple[str, str]:
         self.n += 1
@@ -104,6 +99,48 @@ class Deck:
         from hybrid import review
 
         return review.effective_decision(self.store, self.process, self.record_of(serial))
+
+
+def issue_codes(store: Store, layout, count: int) -> list[str]:
+    """Issue `count` ballots of `layout` (saved if new) in one print run; their plain codes,
+    in serial order (the test plays the printed paper)."""
+    codes = [new_code() for _ in range(count)]
+    with store.transaction():
+        store.save_layout(layout)
+        first = store.next_serial()
+        run = store.start_print_run(first, first + count - 1, layout.layout_hash, "test")
+        store.issue_ballots(run, layout.layout_hash, [(first + i, store.code_hash(c)) for i, c in enumerate(codes)])
+    return codes
+
+
+def returned_tray(process: Process, deck: Path, *, count: int, seed: int, mix: str, workers: int | None = None
+                  ) -> dict:
+    """`hybrid simulate` a tray of returned ballots into `deck`, then scan it into the deck's
+    own workspace with the simulated postal date; returns the truth. Runs with the deck's
+    key (XDG_CONFIG_HOME) and on SQLite, whatever the test's environment says."""
+    import pytest
+
+    from forms.print_run import print_for_deck
+    from hybrid.workspace import Workspace
+    from ocr.batch import run_scan
+    from ocr.simulate_deck import DeckMix, simulate_deck
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("HYBRID_DATABASE_URL", raising=False)
+        mp.delenv("HYBRID_SECRET", raising=False)
+        extra = {} if workers is None else {"workers": workers}
+        simulate_deck(process, deck, count=count, degrade="light", seed=seed, printer=print_for_deck,
+                      mix=DeckMix.parse(mix), **extra)
+        truth = json.loads((deck / "truth.json").read_text(encoding="utf-8"))
+        mp.setenv("XDG_CONFIG_HOME", str(deck / "config"))
+        ws = Workspace(deck / "workspace")
+        store = ws.open_store()
+        try:
+            run_scan(ws, store, ws.process, [deck / "scans"], batch="tray-1",
+                     received=date.fromisoformat(truth["received"]), workers=workers or 2)
+        finally:
+            store.close()
+    return truth
 
 
 def open_deck(root: Path, process: Process, definition: str | None = None) -> Deck:

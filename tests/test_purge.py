@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from conftest import SMS_ACCOUNT, SMS_NUMBER, SMS_TOKEN
+from paper_deck import issue_codes, returned_tray
 
 from hybrid import audit, identity_votes, rules
 from hybrid.errors import ExitCode
@@ -46,35 +47,20 @@ def returned_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A process that closed in 2024: 4 simulated ballots scanned (with crops), 3 more codes
     used by phone: 5 SMS from 3 phones and one call that votes. Built once; tests copy it."""
     from forms.compose import BallotComposer
-    from forms.print_run import print_for_deck
-    from hybrid.codes import new_code
     from hybrid.definition_file import load_process
-    from ocr.batch import run_scan
-    from ocr.simulate_deck import DeckMix, simulate_deck
 
     base = tmp_path_factory.mktemp("purge-deck")
     (base / "process.yaml").write_text(poll_definition(OPENS, CLOSES, RETENTION_DAYS), encoding="utf-8")
     deck = base / "deck"
+    returned_tray(load_process(base / "process.yaml"), deck, count=4, seed=2, mix=DECK_MIX, workers=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("HYBRID_DATABASE_URL", raising=False)
         mp.delenv("HYBRID_SECRET", raising=False)
-        simulate_deck(load_process(base / "process.yaml"), deck, count=4, degrade="light", seed=2,
-                      printer=print_for_deck, mix=DeckMix.parse(DECK_MIX), workers=1)
-        truth = json.loads((deck / "truth.json").read_text(encoding="utf-8"))
         mp.setenv("XDG_CONFIG_HOME", str(deck / "config"))
         ws = Workspace(deck / "workspace")
         store = ws.open_store()
         try:
-            run_scan(ws, store, ws.process, [deck / "scans"], batch="tray-1",
-                     received=date.fromisoformat(truth["received"]), workers=1)
-            layout = BallotComposer(ws.process, "de", False).compose().layout
-            codes = [new_code() for _ in range(3)]
-            with store.transaction():
-                store.save_layout(layout)
-                first = store.next_serial()
-                run = store.start_print_run(first, first + 2, layout.layout_hash, "test")
-                store.issue_ballots(run, layout.layout_hash,
-                                    [(first + i, store.code_hash(c)) for i, c in enumerate(codes)])
+            codes = issue_codes(store, BallotComposer(ws.process, "de", False).compose().layout, 3)
             service = SmsService(store, ws.process, clock=lambda: DURING)
             for body, phone in ((f"{codes[0]} 1", PHONES[0]), ("HILFE", PHONES[1]), (f"{codes[1]} 2 5", PHONES[1]),
                                 (f"{codes[0]} 2", PHONES[0]), ("1234 5678 9012 1", PHONES[2])):
