@@ -49,6 +49,7 @@ REASON_DE = {
     "test_ballot": "Test-Stimmzettel",
     "not_a_ballot": "kein Stimmzettel",
     "back_side": "Rückseite",
+    "cover_letter": "Anschreiben",
     "blank_page": "leere Seite",
     "rescan": "erneut gescannt",
     "no_code": "kein Code",

@@ -275,11 +275,11 @@ REASONS: dict[str, dict[str, str]] = {
     "de": {"late": "zu spät", "early": "zu früh", "no_code": "kein Code", "blank_ballot": "leer",
            "void_code": "gesperrter Code", "unknown_code": "unbekannter Code", "rescan": "erneut eingelesen",
            "other_process": "anderes Verfahren", "test_ballot": "Testzettel", "not_a_ballot": "kein Stimmzettel",
-           "back_side": "Rückseite", "blank_page": "leere Seite", "invalid_content": "ungültiger Inhalt"},
+           "back_side": "Rückseite", "cover_letter": "Anschreiben (nicht aufbewahrt)", "blank_page": "leere Seite", "invalid_content": "ungültiger Inhalt"},
     "en": {"late": "late", "early": "early", "no_code": "no code", "blank_ballot": "blank",
            "void_code": "void code", "unknown_code": "unknown code", "rescan": "scanned again",
            "other_process": "another process", "test_ballot": "test ballot", "not_a_ballot": "not a ballot",
-           "back_side": "back side", "blank_page": "blank page", "invalid_content": "invalid content"},
+           "back_side": "back side", "cover_letter": "cover letter (not kept)", "blank_page": "blank page", "invalid_content": "invalid content"},
 }
 
 
