@@ -11,7 +11,9 @@ rejected records and chatter are not entered at all.
 Budgets: ballot sheets. CONSUL adds a line's investments one at a time and silently
 skips one that breaks a rule, so every ballot is checked here first the same way
 (`consul_line_problem`); only fully valid ballots are written, no empty lines, at most
-500 lines a file, and what was left out is counted with its reason.
+500 lines a file, and what was left out is counted with its reason. The lines are
+`shuffled`: CONSUL keeps their order forever, and the order of the records would match
+them to serials (paper) or MessageSids (SMS) in ballots.csv.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from hybrid.consul_readme import readme_text
 from hybrid.definition import Budget, Option, Process, Question
 from hybrid.merge import BOOTHS, MergedRecord, MergeResult
-from hybrid.public_files import write_csv
+from hybrid.public_files import shuffled, write_csv
 from hybrid.states import RecordState
 
 SHEET_LINES = 500
@@ -115,7 +117,7 @@ def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
 
 
 def budget_lines(process: Process, records: Iterable[MergedRecord]) -> dict[str, tuple[list[str], Counter]]:
-    """Per channel: the ballot-sheet lines and what was left out (reason → ballots)."""
+    """Per channel: the ballot-sheet lines in random order, and what was left out (reason → ballots)."""
     budget = process.budget
     assert budget is not None
     prices = {inv.id: inv.price for inv in budget.investments}
@@ -130,7 +132,7 @@ def budget_lines(process: Process, records: Iterable[MergedRecord]) -> dict[str,
             left_out[problem] += 1
         else:
             lines.append(",".join(investments))
-    return out
+    return {channel: (shuffled(lines), left_out) for channel, (lines, left_out) in out.items()}
 
 
 def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int = SHEET_LINES) -> ConsulFiles:
