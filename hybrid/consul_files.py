@@ -75,7 +75,7 @@ def consul_ordered(question: Question) -> list[Option]:
 def consul_line_problem(process: Process, investments: Sequence[str]) -> str | None:
     """Why CONSUL would not take this ballot whole (adding one investment at a time), or None."""
     assert process.budget is not None
-    return _line_problem(process.budget, {inv.id: inv.price for inv in process.budget.investments}, investments)
+    return _line_problem(process.budget, {inv.id: inv.price or 0 for inv in process.budget.investments}, investments)
 
 
 def _line_problem(budget: Budget, prices: Mapping[str, int], investments: Sequence[str]) -> str | None:
@@ -120,7 +120,7 @@ def budget_lines(process: Process, records: Iterable[MergedRecord]) -> dict[str,
     """Per channel: the ballot-sheet lines in random order, and what was left out (reason → ballots)."""
     budget = process.budget
     assert budget is not None
-    prices = {inv.id: inv.price for inv in budget.investments}
+    prices = {inv.id: inv.price or 0 for inv in budget.investments}
     out: dict[str, tuple[list[str], Counter]] = {}
     for record in records:
         if record.state is not RecordState.COUNTED:

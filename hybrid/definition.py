@@ -69,7 +69,7 @@ class Question(Model):
 class Investment(Model):
     id: str = Field(pattern=r"^[0-9]{1,12}$")  # CONSUL's investment id
     title: Text
-    price: int = Field(gt=0)
+    price: int | None = Field(default=None, gt=0)  # euros; knapsack needs it, approval may do without
 
 
 class Heading(Model):
@@ -92,6 +92,11 @@ class Budget(Model):
                 f"duplicate investment id {self.investments[dupe].id!r}", at=("investments", dupe, "id")
             )
         for index, inv in enumerate(self.investments):
+            if inv.price is None:
+                if self.voting_style == "knapsack":
+                    raise RuleError(f"investment {inv.id} has no price; voting_style knapsack needs one",
+                                    at=("investments", index, "price"))
+                continue
             if inv.price > self.heading.amount:
                 raise RuleError(
                     f"investment {inv.id} costs {inv.price}, more than the heading amount {self.heading.amount}",

@@ -236,7 +236,8 @@ def _results(result: MergeResult, styles: Styles) -> list:
         table_rows = [header]
         for row in rows:
             inv = investments[row.option]
-            table_rows.append([str(row.number), inv.id, process.text(inv.title, first), euros(inv.price),
+            price = euros(inv.price) if inv.price is not None else "–"
+            table_rows.append([str(row.number), inv.id, process.text(inv.title, first), price,
                                *(number(row.counts.get(c, 0)) for c in channels), number(row.total)])
         fixed = 10 * mm + 12 * mm + 22 * mm + len(channels) * 17 * mm + 19 * mm
         widths = [10 * mm, 12 * mm, FRAME_W - fixed, 22 * mm] + [17 * mm] * len(channels) + [19 * mm]
