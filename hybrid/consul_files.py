@@ -11,7 +11,8 @@ rejected records and chatter are not entered at all.
 Budgets: ballot sheets. CONSUL adds a line's investments one at a time and silently
 skips one that breaks a rule, so every ballot is checked here first the same way
 (`consul_line_problem`); only fully valid ballots are written, no empty lines, at most
-500 lines a file, and what was left out is counted with its reason. The lines are
+250 lines a file (what CONSUL verifies comfortably in one web request: each line is
+several queries and inserts), and what was left out is counted with its reason. The lines are
 `shuffled`: CONSUL keeps their order forever, and the order of the records would match
 them to serials (paper) or MessageSids (SMS) in ballots.csv.
 """
@@ -26,10 +27,11 @@ from pathlib import Path
 from hybrid.consul_readme import readme_text
 from hybrid.definition import Budget, Option, Process, Question
 from hybrid.merge import BOOTHS, MergedRecord, MergeResult
+from hybrid.provisional import Provisional, file_name
 from hybrid.public_files import shuffled, write_csv
 from hybrid.states import RecordState
 
-SHEET_LINES = 500
+SHEET_LINES = 250
 RESULTS_COLUMNS = ("booth", "question_id", "question", "option_order", "option", "amount")
 RECOUNTS_COLUMNS = ("booth", "whites", "nulls", "total")
 SHEETS_COLUMNS = ("file", "booth", "lines", "first_line", "last_line")
@@ -97,11 +99,11 @@ def _line_problem(budget: Budget, prices: Mapping[str, int], investments: Sequen
     return None
 
 
-def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
+def write_poll_files(result: MergeResult, folder: Path, provisional: Provisional | None = None) -> list[Path]:
     process = result.process
     poll = process.consul.poll_id if process.consul.poll_id is not None else "x"
-    results_path = folder / f"poll-{poll}-results.csv"
-    recounts_path = folder / f"poll-{poll}-recounts.csv"
+    results_path = folder / file_name(f"poll-{poll}-results.csv", provisional)
+    recounts_path = folder / file_name(f"poll-{poll}-recounts.csv", provisional)
     by_item = {(row.question, row.option): row for row in result.tally}
     rows = []
     for channel in result.channels:
@@ -135,7 +137,8 @@ def budget_lines(process: Process, records: Iterable[MergedRecord]) -> dict[str,
     return {channel: (shuffled(lines), left_out) for channel, (lines, left_out) in out.items()}
 
 
-def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int = SHEET_LINES) -> ConsulFiles:
+def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int = SHEET_LINES,
+                       provisional: Provisional | None = None) -> ConsulFiles:
     process = result.process
     written: list[Path] = []
     sheets: list[SheetFile] = []
@@ -152,7 +155,8 @@ def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int
                 sheet_counts[(booth, investment)] += 1
         for index in range(0, len(lines), lines_per_file):
             chunk = lines[index:index + lines_per_file]
-            name = f"ballot-sheet-{booth}-{index // lines_per_file + 1:03d}.txt"  # the booth as CONSUL names it
+            # The booth as CONSUL names it; VORLAEUFIG- in front while provisional.
+            name = file_name(f"ballot-sheet-{booth}-{index // lines_per_file + 1:03d}.txt", provisional)
             # No trailing newline: CONSUL splits on ";" and newlines; nothing may make an empty ballot.
             (folder / name).write_text("\n".join(chunk), encoding="utf-8")
             written.append(folder / name)
@@ -165,14 +169,16 @@ def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int
     return ConsulFiles(written, sheets, left_out, sheet_counts)
 
 
-def write_consul_folder(result: MergeResult, folder: Path) -> ConsulFiles:
-    """consul/: the poll's results and recounts, or the budget's ballot sheets; README.txt."""
+def write_consul_folder(result: MergeResult, folder: Path, provisional: Provisional | None = None) -> ConsulFiles:
+    """consul/: the poll's results and recounts, or the budget's ballot sheets; README.txt.
+    While `provisional`, the files to be entered carry the VORLAEUFIG- prefix and README.txt
+    opens with the notice."""
     folder.mkdir(parents=True, exist_ok=True)
     if result.process.kind == "poll":
-        files = ConsulFiles(write_poll_files(result, folder), [], Counter(), Counter())
+        files = ConsulFiles(write_poll_files(result, folder, provisional), [], Counter(), Counter())
     else:
-        files = write_budget_files(result, folder)
+        files = write_budget_files(result, folder, provisional=provisional)
     readme = folder / "README.txt"
-    readme.write_text(readme_text(result, files), encoding="utf-8")
+    readme.write_text(readme_text(result, files, provisional), encoding="utf-8")
     files.written.append(readme)
     return files

@@ -24,10 +24,13 @@ import numpy as np
 from hybrid.merge import CHANNELS, MergedRecord, MergeResult
 from hybrid.review import ConfirmedComment
 from hybrid.states import Reason, RecordState
+from hybrid.tally_texts import tally_texts
 
 BALLOTS_COLUMNS = ("record_id", "channel", "serial", "source", "received_at", "status", "reasons")
 VOTES_COLUMNS = ("ballot_key", "channel", "question", "option")
-TALLY_COLUMNS = ("question", "option", "number", "consul_question_id", "consul_option", *CHANNELS, "total")
+# The texts last: the columns before them are a contract other programs read by position.
+TALLY_COLUMNS = ("question", "option", "number", "consul_question_id", "consul_option", *CHANNELS, "total",
+                 "question_text", "option_text")
 COMMENTS_COLUMNS = ("channel", "language", "text")
 
 T = TypeVar("T")
@@ -100,9 +103,13 @@ def _ballot_keys(count: int) -> list[str]:
 
 
 def tally_rows(result: MergeResult) -> Iterator[tuple]:
+    """The tally, with each question's and option's text as the platform shows it (German where there is one)."""
+    process = result.process
+    texts = tally_texts(process, "de" if "de" in process.languages else process.languages[0])
     for row in result.tally:
         yield (row.question, row.option, row.number, "" if row.consul_question_id is None else row.consul_question_id,
-               row.consul_option, *(row.counts.get(c, 0) for c in CHANNELS), row.total)
+               row.consul_option, *(row.counts.get(c, 0) for c in CHANNELS), row.total,
+               *texts[(row.question, row.option)])
 
 
 def comments_rows(comments: Iterable[ConfirmedComment]) -> list[tuple[str, str, str]]:
