@@ -87,11 +87,11 @@ def write_decidim_folder(result: MergeResult, folder: Path, provisional: Provisi
     folder.mkdir(parents=True, exist_ok=True)
     process = result.process
     readme = folder / "README.txt"
-    top = ""
+    notice = ""
     if provisional:
-        top = (f"{provisional.notice}\n{provisional.explanation_de()}\n{provisional.explanation_en()}\n\n")
+        notice = f"{provisional.notice}\n{provisional.explanation_de()}\n{provisional.explanation_en()}\n\n"
     if process.kind == "poll":
-        readme.write_text(top + _POLL_README, encoding="utf-8")
+        readme.write_text(notice + _POLL_README, encoding="utf-8")
         return [readme]
     assert process.decidim is not None and process.decidim.budget_id is not None
     budget = process.decidim.budget_id
@@ -120,6 +120,6 @@ def write_decidim_folder(result: MergeResult, folder: Path, provisional: Provisi
     book.close()
     values = {"budget": budget, "url": process.decidim.url or "Decidim", "csv": csv_path.name, "xlsx": xlsx_path.name,
               "total": sum(n for _, n in rows), "projects": len(rows)}
-    readme.write_text(top + _BUDGET_README.format(**values) + "\n\n" + _BUDGET_README_EN.format(**values),
+    readme.write_text(notice + _BUDGET_README.format(**values) + "\n\n" + _BUDGET_README_EN.format(**values),
                       encoding="utf-8")
     return [csv_path, xlsx_path, readme]

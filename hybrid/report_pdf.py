@@ -221,7 +221,7 @@ def _answer_table(rows: Sequence[TallyRow], names: Sequence[list[str]], question
                        percent(sum(blank.values()), ballots)])
     table_rows.append([*summary("gezählte Stimmzettel / counted ballots"), *(number(counted[c]) for c in channels),
                        number(ballots), percent(ballots, ballots)])
-    figures_w = [17 * mm] * len(channels) + [17 * mm, 16 * mm]  # the channels, the total, the share
+    figures_w = [17 * mm] * len(channels) + [19 * mm, 15 * mm]  # the channels, the total, the share
     widths = list(label_widths)
     widths[text_column] = FRAME_W - sum(widths) - sum(figures_w)
     # Numbers from the channel columns on (a budget's price too: its last label column).
