@@ -820,23 +820,33 @@ app.add_typer(export_app, name="export")
 @app.command()
 def merge(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder for the results (default: out/)."),
+    final: bool = typer.Option(False, "--final", help="The files to enter into CONSUL/Decidim: refused while "
+                               "anything waits for a person."),
 ) -> None:
     """Count every channel into one result and write the files for CONSUL. / Alle Kanäle zählen.
 
-    Writes ballots.csv, votes.csv, tally.csv, comments.csv, results.xlsx, report.pdf, consul/ and audit.jsonl, and prints the audit head hash. Records awaiting review are listed, not counted (exit code 1 until a person has decided them).
+    Writes ballots.csv, votes.csv, tally.csv, comments.csv, results.xlsx, report.pdf, consul/ (or decidim/) and audit.jsonl, and prints the CONSUL settings to check and the audit head hash. Records awaiting review are listed, not counted (exit code 1 until a person has decided them). Without --final every output is marked "VORLÄUFIG / PROVISIONAL — nicht in CONSUL eintragen" (files to enter are named VORLAEUFIG-…); --final refuses (exit 1, naming what is open) until nothing is open, and only it writes the files to enter.
 
-    Schreibt Ergebnisdateien, die Dateien für CONSUL (consul/README.txt) und den Bericht; Stimmzettel in Prüfung werden aufgelistet, nicht gezählt.
+    Schreibt Ergebnisdateien, die Dateien für CONSUL (consul/README.txt) und den Bericht; Stimmzettel in Prüfung werden aufgelistet, nicht gezählt. Ohne --final ist alles VORLÄUFIG.
 
-    Example / Beispiel:  hybrid -C mainufer merge -o results/
+    Example / Beispiel:  hybrid -C mainufer merge -o results/      hybrid -C mainufer merge --final
     """
-    from hybrid.merge_outputs import write_merge
+    from hybrid.merge_outputs import NotFinal, write_merge
 
     ws = workspace()
     process = ws.process
     store = ws.open_store()
     folder = output if output is not None else ws.out_dir
-    with console.status("Merging / Zusammenführen …"):
-        done = write_merge(store, process, folder)
+    try:
+        with console.status("Merging / Zusammenführen …"):
+            done = write_merge(store, process, folder, final=final)
+    except NotFinal as refused:
+        console.print("[red]merge --final refused / abgelehnt:[/] still open, nothing written / noch offen, nichts "
+                      "geschrieben:", highlight=False)
+        for item in refused.open_items:
+            console.print(f"  - {item}", highlight=False)
+        console.print("Decide them first (hybrid review list), then run merge --final again.", highlight=False)
+        raise typer.Exit(ExitCode.NEEDS_PERSON) from None
     _print_merge(done)
     if done.result.awaiting_review or done.result.unreadable_pages:
         raise typer.Exit(ExitCode.NEEDS_PERSON)
@@ -875,8 +885,28 @@ def _print_merge(done) -> None:
                       highlight=False)
     if result.redecided:
         console.print(f"Decided again across channels / Kanalübergreifend neu entschieden: {result.redecided}")
+    _print_checklist(result.process)
+    if done.provisional:
+        console.print(f"[bold red]{done.provisional.notice}[/]", highlight=False)
+        console.print(done.provisional.explanation_de(), highlight=False)
+        console.print(done.provisional.explanation_en(), highlight=False)
+    else:
+        console.print("[bold green]FINAL / ENDGÜLTIG[/]: these files may be entered, each exactly once.",
+                      highlight=False)
     console.print(f"Written to {done.folder}/ ({len(done.files) + 3} files)", highlight=False)
     console.print(f"Audit head / Prüfsumme: {done.head}", highlight=False, soft_wrap=True)
+
+
+def _print_checklist(process) -> None:
+    from hybrid.consul_checklist import settings_checklist
+
+    platform = "Decidim" if process.platform == "decidim" else "CONSUL"
+    table = Table(title=f"Check in {platform} before entering / vor dem Eintragen in {platform} prüfen")
+    table.add_column("setting / Einstellung")
+    table.add_column("hybrid used / Wert von hybrid")
+    for setting in settings_checklist(process):
+        table.add_row(f"{setting.de}\n[dim]{setting.en}[/]", setting.value)
+    console.print(table)
 
 
 @export_app.command("cvr")

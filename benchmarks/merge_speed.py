@@ -1,6 +1,7 @@
 """Merge benchmark: 1,000,000 records merged with every CSV and CONSUL output.
 
     .venv/bin/python benchmarks/merge_speed.py [--records 1000000] [--kind poll|budget] [--documents]
+    .venv/bin/python benchmarks/merge_speed.py --reuse DIR --compare-workbook OLD/results_workbook.py
 
 Builds a throwaway workspace (the sample poll or budget) whose SQLite store holds
 `--records` records from every channel, written straight into the tables as scanning and
@@ -11,6 +12,11 @@ times, in one process: `merge_records` (read, decide every identity again, peopl
 decisions), ballots.csv + votes.csv + tally.csv + comments.csv, and consul/. With
 `--documents` also results.xlsx and report.pdf. Peak memory is the process's maximum RSS
 (ru_maxrss; the store is built in a child process). Prints a Markdown row for BENCHMARKS.md.
+
+`--compare-workbook FILE` times results.xlsx alone, written by this tree's writer and by
+the `write_results_workbook` of FILE (an earlier version of hybrid/results_workbook.py),
+alternately, three times each on the same merge in one process, so that a machine
+shared with other work slows both alike; prints each run and the medians.
 """
 
 from __future__ import annotations
@@ -173,14 +179,52 @@ def run(records: int, kind: str, documents: bool, reuse: Path | None = None) -> 
             "timings": timings, "peak_mb": peak}
 
 
+def compare_workbooks(work: Path, old_module: Path, rounds: int = 3) -> None:
+    """results.xlsx by this tree's writer and by `old_module`'s, alternately, on one merge."""
+    import importlib.util
+    import statistics
+
+    from hybrid.merge import merge_records, no_cycle_collection
+    from hybrid.results_workbook import write_results_workbook as new_writer
+
+    spec = importlib.util.spec_from_file_location("old_results_workbook", old_module)
+    assert spec is not None and spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    os.environ["XDG_CONFIG_HOME"] = str(work / "config")
+    process = load_process(work / "ws" / "process.yaml")
+    store = Store.open(work / "ws", process.id)
+    out = Path(tempfile.mkdtemp(prefix="xlsx-", dir=work))
+    times: dict[str, list[float]] = {"new": [], "old": []}
+    with no_cycle_collection():
+        result = merge_records(store, process)
+        for round_ in range(rounds):
+            for name, writer in (("new", new_writer), ("old", old.write_results_workbook)):
+                started = time.perf_counter()
+                writer(result, out / f"{name}.xlsx", head="0" * 64)
+                times[name].append(time.perf_counter() - started)
+                size = (out / f"{name}.xlsx").stat().st_size / 1e6
+                print(f"round {round_ + 1}: {name} {times[name][-1]:.1f} s, {size:.0f} MB", flush=True)
+    store.close()
+    print(f"machine: {machine_line()}")
+    print(f"{len(result.records):,} records: results.xlsx median new {statistics.median(times['new']):.1f} s, "
+          f"old {statistics.median(times['old']):.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--kind", choices=("poll", "budget"), default="poll")
     parser.add_argument("--documents", action="store_true", help="also results.xlsx and report.pdf")
     parser.add_argument("--reuse", type=Path, help="a folder from an earlier run (its store is used again)")
+    parser.add_argument("--compare-workbook", type=Path, help="an earlier results_workbook.py to time against")
     parser.add_argument("--build-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare_workbook:
+        if not args.reuse:
+            parser.error("--compare-workbook needs --reuse DIR (a store built by an earlier run)")
+        compare_workbooks(args.reuse, args.compare_workbook)
+        return
     if args.build_only:
         os.environ["XDG_CONFIG_HOME"] = str(args.build_only / "config")
         build_store(args.build_only / "ws", args.kind, args.records)

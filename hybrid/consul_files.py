@@ -11,7 +11,10 @@ rejected records and chatter are not entered at all.
 Budgets: ballot sheets. CONSUL adds a line's investments one at a time and silently
 skips one that breaks a rule, so every ballot is checked here first the same way
 (`consul_line_problem`); only fully valid ballots are written, no empty lines, at most
-500 lines a file, and what was left out is counted with its reason.
+250 lines a file (what CONSUL verifies comfortably in one web request: each line is
+several queries and inserts), and what was left out is counted with its reason. The lines are
+`shuffled`: CONSUL keeps their order forever, and the order of the records would match
+them to serials (paper) or MessageSids (SMS) in ballots.csv.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from pathlib import Path
 from hybrid.consul_readme import readme_text
 from hybrid.definition import Budget, Option, Process, Question
 from hybrid.merge import BOOTHS, MergedRecord, MergeResult
-from hybrid.public_files import write_csv
+from hybrid.provisional import Provisional, file_name
+from hybrid.public_files import shuffled, write_csv
 from hybrid.states import RecordState
 
-SHEET_LINES = 500
+SHEET_LINES = 250
 RESULTS_COLUMNS = ("booth", "question_id", "question", "option_order", "option", "amount")
 RECOUNTS_COLUMNS = ("booth", "whites", "nulls", "total")
 SHEETS_COLUMNS = ("file", "booth", "lines", "first_line", "last_line")
@@ -73,7 +77,7 @@ def consul_ordered(question: Question) -> list[Option]:
 def consul_line_problem(process: Process, investments: Sequence[str]) -> str | None:
     """Why CONSUL would not take this ballot whole (adding one investment at a time), or None."""
     assert process.budget is not None
-    return _line_problem(process.budget, {inv.id: inv.price for inv in process.budget.investments}, investments)
+    return _line_problem(process.budget, {inv.id: inv.price or 0 for inv in process.budget.investments}, investments)
 
 
 def _line_problem(budget: Budget, prices: Mapping[str, int], investments: Sequence[str]) -> str | None:
@@ -95,11 +99,11 @@ def _line_problem(budget: Budget, prices: Mapping[str, int], investments: Sequen
     return None
 
 
-def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
+def write_poll_files(result: MergeResult, folder: Path, provisional: Provisional | None = None) -> list[Path]:
     process = result.process
     poll = process.consul.poll_id if process.consul.poll_id is not None else "x"
-    results_path = folder / f"poll-{poll}-results.csv"
-    recounts_path = folder / f"poll-{poll}-recounts.csv"
+    results_path = folder / file_name(f"poll-{poll}-results.csv", provisional)
+    recounts_path = folder / file_name(f"poll-{poll}-recounts.csv", provisional)
     by_item = {(row.question, row.option): row for row in result.tally}
     rows = []
     for channel in result.channels:
@@ -115,10 +119,10 @@ def write_poll_files(result: MergeResult, folder: Path) -> list[Path]:
 
 
 def budget_lines(process: Process, records: Iterable[MergedRecord]) -> dict[str, tuple[list[str], Counter]]:
-    """Per channel: the ballot-sheet lines and what was left out (reason → ballots)."""
+    """Per channel: the ballot-sheet lines in random order, and what was left out (reason → ballots)."""
     budget = process.budget
     assert budget is not None
-    prices = {inv.id: inv.price for inv in budget.investments}
+    prices = {inv.id: inv.price or 0 for inv in budget.investments}
     out: dict[str, tuple[list[str], Counter]] = {}
     for record in records:
         if record.state is not RecordState.COUNTED:
@@ -130,10 +134,11 @@ def budget_lines(process: Process, records: Iterable[MergedRecord]) -> dict[str,
             left_out[problem] += 1
         else:
             lines.append(",".join(investments))
-    return out
+    return {channel: (shuffled(lines), left_out) for channel, (lines, left_out) in out.items()}
 
 
-def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int = SHEET_LINES) -> ConsulFiles:
+def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int = SHEET_LINES,
+                       provisional: Provisional | None = None) -> ConsulFiles:
     process = result.process
     written: list[Path] = []
     sheets: list[SheetFile] = []
@@ -150,7 +155,8 @@ def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int
                 sheet_counts[(booth, investment)] += 1
         for index in range(0, len(lines), lines_per_file):
             chunk = lines[index:index + lines_per_file]
-            name = f"ballot-sheet-{booth}-{index // lines_per_file + 1:03d}.txt"  # the booth as CONSUL names it
+            # The booth as CONSUL names it; VORLAEUFIG- in front while provisional.
+            name = file_name(f"ballot-sheet-{booth}-{index // lines_per_file + 1:03d}.txt", provisional)
             # No trailing newline: CONSUL splits on ";" and newlines; nothing may make an empty ballot.
             (folder / name).write_text("\n".join(chunk), encoding="utf-8")
             written.append(folder / name)
@@ -163,14 +169,16 @@ def write_budget_files(result: MergeResult, folder: Path, *, lines_per_file: int
     return ConsulFiles(written, sheets, left_out, sheet_counts)
 
 
-def write_consul_folder(result: MergeResult, folder: Path) -> ConsulFiles:
-    """consul/: the poll's results and recounts, or the budget's ballot sheets; README.txt."""
+def write_consul_folder(result: MergeResult, folder: Path, provisional: Provisional | None = None) -> ConsulFiles:
+    """consul/: the poll's results and recounts, or the budget's ballot sheets; README.txt.
+    While `provisional`, the files to be entered carry the VORLAEUFIG- prefix and README.txt
+    opens with the notice."""
     folder.mkdir(parents=True, exist_ok=True)
     if result.process.kind == "poll":
-        files = ConsulFiles(write_poll_files(result, folder), [], Counter(), Counter())
+        files = ConsulFiles(write_poll_files(result, folder, provisional), [], Counter(), Counter())
     else:
-        files = write_budget_files(result, folder)
+        files = write_budget_files(result, folder, provisional=provisional)
     readme = folder / "README.txt"
-    readme.write_text(readme_text(result, files), encoding="utf-8")
+    readme.write_text(readme_text(result, files, provisional), encoding="utf-8")
     files.written.append(readme)
     return files

@@ -2,12 +2,22 @@
 
 The export is `/admin/budgets/<id>/budget_investments.csv`; its headers are translated
 into the admin's language. English and German exports are read; extra columns (CONSUL
-versions differ: Supports, Description, …) are ignored.
+versions differ: Supports, Description, …) are ignored. Headers are matched loosely
+(case, spaces, punctuation and a BOM do not matter), since translations drift.
+
+The newest export (CONSUL PR #6367, 2026) has a `Created at` column and one row per
+comment (Comment ID, Comment Author, Comment Content, Comment Parent, Comment Created at;
+German names not fixed: any column naming a comment/Kommentar), the investment repeated
+on each. Rows with the same ID and the same investment columns are one investment;
+differing investment columns are refused, naming both lines and the column.
 
 A caller may rely on:
 - `process_from_consul_csv` returns (process.yaml text, warnings); the text loads with
   `hybrid.definition_file.load_process` (checked before it is returned).
 - Only selected rows are taken, in the export's order, ids and prices as in CONSUL.
+- Prices read `€45,000` (CONSUL's own de-DE and en locales) or `45.000 €` (rails-i18n).
+  Under `approval` a selected investment may have no price (`Feasible ()`): CONSUL's
+  approval budgets do not need one; knapsack refuses it.
 - Every refusal is `InvalidInput` naming the CSV file, and the physical line (header =
   line 1) when a row is at fault.
 """
@@ -43,12 +53,13 @@ class _Columns:
     selected: str
     yes: str
     no: str
+    feasible: str
 
 
 # From consuldemocracy's config/locales/*/admin.yml (admin.budget_investments.index.list)
 _EXPORTS = (
-    _Columns("en", "ID", "Title", "Scope of operation", "Feasibility", "Selected", "Yes", "No"),
-    _Columns("de", "ID", "Titel", "Rahmenbedingungen", "Durchführbarkeit", "Ausgewählt", "Ja", "Nein"),
+    _Columns("en", "ID", "Title", "Scope of operation", "Feasibility", "Selected", "Yes", "No", "Feasible"),
+    _Columns("de", "ID", "Titel", "Rahmenbedingungen", "Durchführbarkeit", "Ausgewählt", "Ja", "Nein", "Durchführbar"),
 )
 _LANGUAGE_NAMES = {"de": "German", "en": "English"}
 _PROCESS_TITLE = {"de": "Bürgerhaushalt {heading}", "en": "Citizens' budget {heading}"}
@@ -63,7 +74,7 @@ class ConsulInvestment:
     id: str
     title: str
     heading: str
-    price: int
+    price: int | None  # None only under approval ("Feasible ()")
 
 
 def process_from_consul_csv(
@@ -96,7 +107,7 @@ def process_from_consul_csv(
             f"process id {process_id!r} may only use lowercase letters, digits and '-' (at most 40), e.g. wue-bh-2027"
         )
 
-    export_language, investments = read_selected_investments(csv_path)
+    export_language, investments = read_selected_investments(csv_path, voting_style)
     headings = sorted({inv.heading for inv in investments})
     if len(headings) > 1:
         raise InvalidInput(
@@ -105,7 +116,7 @@ def process_from_consul_csv(
             "or keep only one heading's investments per process"
         )
     for inv in investments:
-        if inv.price > heading_amount:
+        if inv.price is not None and inv.price > heading_amount:
             raise InvalidInput(
                 f"{name}:{inv.line}: investment {inv.id} costs {inv.price}, "
                 f"more than the heading amount {heading_amount}"
@@ -144,7 +155,8 @@ def process_from_consul_csv(
             "voting_style": voting_style,
             "max_lines": max_lines,
             "investments": [
-                {"id": inv.id, "title": {lang: inv.title for lang in languages}, "price": inv.price}
+                {"id": inv.id, "title": {lang: inv.title for lang in languages},
+                 **({} if inv.price is None else {"price": inv.price})}
                 for inv in investments
             ],
         },
@@ -176,7 +188,8 @@ _HEADER = """\
 """
 
 
-def read_selected_investments(csv_path: Path) -> tuple[str, list[ConsulInvestment]]:
+def read_selected_investments(csv_path: Path, voting_style: str = "knapsack"
+                              ) -> tuple[str, list[ConsulInvestment]]:
     """(export language, selected investments) from a CONSUL investments CSV."""
     name = str(csv_path)
     text = read_utf8(csv_path, "a CSV file", "export it again from CONSUL, or save it from Excel as 'CSV UTF-8'")
@@ -193,13 +206,18 @@ def read_selected_investments(csv_path: Path) -> tuple[str, list[ConsulInvestmen
     columns, delimiter, header = _detect(body, delimiter, name)
     reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
     next(reader)
-    index = {column.strip(): i for i, column in reversed(list(enumerate(header)))}
+    index: dict[str, int] = {}
+    for i, column in enumerate(header):
+        index.setdefault(header_key(column), i)
     wanted = {
-        field: index[getattr(columns, field)] for field in ("id", "title", "heading", "feasibility", "selected")
+        field: index[header_key(getattr(columns, field))]
+        for field in ("id", "title", "heading", "feasibility", "selected")
     }
+    # The investment's own columns: everything but the comment a row of the newest export carries.
+    own = [i for i, column in enumerate(header) if not _is_comment_column(column)]
 
     investments: list[ConsulInvestment] = []
-    first_line: dict[str, int] = {}
+    seen: dict[str, tuple[int, list[str]]] = {}  # id → (first line, its investment cells)
     previous_end = reader.line_num
     for row in reader:
         line = previous_end + 1 + skipped
@@ -208,6 +226,21 @@ def read_selected_investments(csv_path: Path) -> tuple[str, list[ConsulInvestmen
             continue
         cells = {field: (row[i].strip() if i < len(row) else "") for field, i in wanted.items()}
         where = f"{name}:{line}"
+        inv_id = cells["id"]
+        if not re.fullmatch(r"[0-9]{1,12}", inv_id):
+            raise InvalidInput(f"{where}: column {columns.id!r} reads {inv_id!r}, not a CONSUL investment id")
+        investment_cells = [row[i].strip() if i < len(row) else "" for i in own]
+        if inv_id in seen:
+            first, earlier = seen[inv_id]
+            differing = next((header[own[k]] for k, (a, b) in enumerate(zip(earlier, investment_cells)) if a != b),
+                             None)
+            if differing is None:
+                continue  # the same investment again, on the row of another comment
+            raise InvalidInput(
+                f"{where}: investment {inv_id} is listed twice with different {differing!r} (lines {first} and "
+                f"{line}); export it again from CONSUL"
+            )
+        seen[inv_id] = (line, investment_cells)
         selected = cells["selected"].casefold()
         if selected == columns.no.casefold():
             continue
@@ -216,24 +249,18 @@ def read_selected_investments(csv_path: Path) -> tuple[str, list[ConsulInvestmen
                 f"{where}: column {columns.selected!r} reads {cells['selected']!r}; "
                 f"expected {columns.yes} or {columns.no}"
             )
-        inv_id = cells["id"]
-        if not re.fullmatch(r"[0-9]{1,12}", inv_id):
-            raise InvalidInput(f"{where}: column {columns.id!r} reads {inv_id!r}, not a CONSUL investment id")
-        if inv_id in first_line:
-            raise InvalidInput(f"{where}: investment {inv_id} is listed twice (first on line {first_line[inv_id]})")
-        first_line[inv_id] = line
         if not cells["title"]:
             raise InvalidInput(f"{where}: investment {inv_id} has an empty {columns.title!r}")
         if not cells["heading"]:
             raise InvalidInput(f"{where}: investment {inv_id} has an empty {columns.heading!r}")
         price = parse_price(cells["feasibility"], where)
-        if price is None:
+        if price is None and not (voting_style == "approval" and _feasible(cells["feasibility"], columns)):
             raise InvalidInput(
                 f"{where}: investment {inv_id} is selected but has no price "
                 f"({columns.feasibility} reads {cells['feasibility']!r}); set it feasible with a price in CONSUL "
                 "and export again, or leave it out"
             )
-        if price <= 0:
+        if price is not None and price <= 0:
             raise InvalidInput(f"{where}: investment {inv_id} has the price {price}; a price must be more than 0")
         investments.append(ConsulInvestment(line, inv_id, cells["title"], cells["heading"], price))
     if not investments:
@@ -242,6 +269,21 @@ def read_selected_investments(csv_path: Path) -> tuple[str, list[ConsulInvestmen
             "select them in CONSUL and export again"
         )
     return columns.language, investments
+
+
+def header_key(column: str) -> str:
+    """A header as compared: without BOM, case, spaces and punctuation ("Bew. Fin." = "bewfin")."""
+    return "".join(ch for ch in column.lstrip("\ufeff").casefold() if ch.isalnum())
+
+
+def _is_comment_column(column: str) -> bool:
+    key = header_key(column)
+    return "comment" in key or "kommentar" in key
+
+
+def _feasible(feasibility: str, columns: _Columns) -> bool:
+    """`Feasible ()` / `Durchführbar ()`: feasible, with no price (approval budgets)."""
+    return re.fullmatch(rf"{re.escape(columns.feasible)}\s*\(\s*\)", feasibility.strip(), re.IGNORECASE) is not None
 
 
 def parse_price(feasibility: str, where: str = "") -> int | None:
@@ -273,10 +315,9 @@ def _detect(body: str, delimiter: str | None, name: str) -> tuple[_Columns, str,
     best: tuple[int, _Columns, str, list[str]] | None = None
     for candidate in [delimiter] if delimiter else [",", ";", "\t"]:
         header = next(csv.reader(io.StringIO(body, newline=""), delimiter=candidate))
-        present = {cell.strip().lstrip("\ufeff") for cell in header}
+        present = {header_key(cell) for cell in header}
         for columns in _EXPORTS:
-            needed = [columns.id, columns.title, columns.heading, columns.feasibility, columns.selected]
-            score = sum(column in present for column in needed)
+            score = sum(header_key(column) in present for column in _needed(columns))
             if best is None or score > best[0]:
                 best = (score, columns, candidate, [cell.strip().lstrip("\ufeff") for cell in header])
     assert best is not None
@@ -286,7 +327,8 @@ def _detect(body: str, delimiter: str | None, name: str) -> tuple[_Columns, str,
             f"{name}: not a CONSUL investments export; its first line should name the columns "
             + " or ".join(", ".join(_needed(c)) for c in _EXPORTS)
         )
-    missing = [column for column in _needed(columns) if column not in header]
+    keys = {header_key(cell) for cell in header}
+    missing = [column for column in _needed(columns) if header_key(column) not in keys]
     if missing:
         raise InvalidInput(
             f"{name}: column {missing[0]!r} is missing; a {_LANGUAGE_NAMES[columns.language]} CONSUL export "

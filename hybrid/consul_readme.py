@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hybrid.consul_checklist import settings_checklist
 from hybrid.merge import MergeResult
+from hybrid.provisional import Provisional
 
 if TYPE_CHECKING:
     from hybrid.consul_files import ConsulFiles
@@ -66,7 +68,8 @@ So tragen Sie die Stimmzettel in CONSUL ein (Bürgerhaushalt {budget})
 2. Die Person öffnet "Stimmzettel" (ballot sheets) im Officing-Bereich und fügt den
    Inhalt jeder Datei ballot-sheet-<kabine>-NNN.txt in das Textfeld ein, genau einmal:
    jede Zeile ist ein Stimmzettel, CONSUL zählt eine zweimal eingefügte Datei doppelt.
-   Prüfen Sie nach dem Einfügen die Zeilenzahl (ballot-sheets.csv).
+   Prüfen Sie nach dem Einfügen die Zeilenzahl (ballot-sheets.csv). Jede Datei hat
+   höchstens 250 Zeilen: so viele prüft CONSUL sicher in einer Anfrage.
 3. Alle Dateien einfügen, bevor in CONSUL die Gewinner berechnet werden.
 
 hybrid hat jeden Stimmzettel vorher nach den Regeln von CONSUL geprüft und nur voll
@@ -87,7 +90,8 @@ How to enter the ballot sheets into CONSUL (budget {budget})
 2. The officer opens "Ballot sheets" in officing and pastes the content of each file
    ballot-sheet-<booth>-NNN.txt, exactly once: each line is one ballot, and CONSUL
    counts a file pasted twice twice. Check the line count after pasting
-   (ballot-sheets.csv).
+   (ballot-sheets.csv). Each file has at most 250 lines: as many as CONSUL checks
+   safely in one request.
 3. Paste every file before winners are computed in CONSUL.
 
 hybrid checked every ballot by CONSUL's rules first and wrote only fully valid ones;
@@ -106,7 +110,24 @@ def _booth_table(result: MergeResult, blank: str, invalid: str, total: str) -> s
     return "\n".join(lines)
 
 
-def readme_text(result: MergeResult, files: ConsulFiles) -> str:
+def checklist_text(result: MergeResult) -> str:
+    """The settings that must match, German and English, with the values hybrid used."""
+    lines = ["Vor dem Eintragen in CONSUL prüfen / Check in CONSUL before entering anything:"]
+    for setting in settings_checklist(result.process):
+        lines.append(f"  [ ] {setting.de}: {setting.value}")
+        lines.append(f"      ({setting.en})")
+    lines.append("  CONSUL lässt Stimmen, die nicht zu seinen Einstellungen passen, ohne Meldung weg. /")
+    lines.append("  CONSUL silently drops votes that do not fit its own settings.")
+    return "\n".join(lines)
+
+
+def provisional_text(provisional: Provisional) -> str:
+    bar = "!" * 78
+    return "\n".join([bar, f"!! {provisional.notice}", f"!! {provisional.explanation_de()}",
+                      f"!! {provisional.explanation_en()}", bar])
+
+
+def readme_text(result: MergeResult, files: ConsulFiles, provisional: Provisional | None = None) -> str:
     from hybrid.consul_files import LEFT_OUT_REASONS
 
     process = result.process
@@ -124,4 +145,5 @@ def readme_text(result: MergeResult, files: ConsulFiles) -> str:
         listing = "\n".join(f"  {s.name}: {s.lines} lines ({s.booth})" for s in files.sheets) or "  (none)"
         de = _BUDGET_DE.format(budget=budget, booths=booths, left_out_de=left_de, files=listing)
         en = _BUDGET_EN.format(budget=budget, booths=booths, left_out_en=left_en, files=listing)
-    return de + "\n\n" + en
+    top = provisional_text(provisional) + "\n\n" if provisional else ""
+    return top + checklist_text(result) + "\n\n" + de + "\n\n" + en

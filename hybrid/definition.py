@@ -71,7 +71,8 @@ class Question(Model):
 class Investment(Model):
     id: str = Field(pattern=r"^[0-9]{1,12}$")  # CONSUL's investment id
     title: Text
-    price: int = Field(gt=0)
+    price: int | None = Field(default=None, gt=0)  # euros; knapsack needs it, approval may do without
+    decidim_id: int | None = Field(default=None, ge=1)  # the Decidim project id (platform: decidim)
 
 
 class Heading(Model):
@@ -94,6 +95,11 @@ class Budget(Model):
                 f"duplicate investment id {self.investments[dupe].id!r}", at=("investments", dupe, "id")
             )
         for index, inv in enumerate(self.investments):
+            if inv.price is None:
+                if self.voting_style == "knapsack":
+                    raise RuleError(f"investment {inv.id} has no price; voting_style knapsack needs one",
+                                    at=("investments", index, "price"))
+                continue
             if inv.price > self.heading.amount:
                 raise RuleError(
                     f"investment {inv.id} costs {inv.price}, more than the heading amount {self.heading.amount}",
@@ -154,6 +160,13 @@ class Consul(Model):
     budget_id: int | None = None
 
 
+class Decidim(Model):
+    """Where the paper ballots go on Decidim (module decidim-module-budgets_paper_ballots)."""
+
+    url: str | None = None
+    budget_id: int | None = Field(default=None, ge=1)
+
+
 @dataclass(frozen=True)
 class BallotItem:
     """One printed choice: an option of a question, or an investment of the budget."""
@@ -174,6 +187,8 @@ class Process(Model):
     closes: datetime
     retention_days: int = Field(default=180, ge=1)
     consul: Consul = Consul()
+    platform: Literal["consul", "decidim"] = "consul"  # where the results are entered
+    decidim: Decidim | None = None
     identity: Literal["code", "phone"] = "code"
     conflicts: Literal["first", "last"] = "first"
     channels: Channels = Channels()
@@ -225,8 +240,27 @@ class Process(Model):
                 raise RuleError("a budget process has no questions", at=("questions",))
         if self.identity == "phone" and self.channels.paper is not None:
             raise RuleError("identity phone cannot be used with the paper channel", at=("identity",))
+        self._check_decidim()
         self._check_translations()
         return self
+
+    def _check_decidim(self) -> None:
+        """A Decidim budget needs its id and every project's id (the import's `id` column)."""
+        if self.platform != "decidim" or self.kind != "budget":
+            return
+        assert self.budget is not None
+        if self.decidim is None or self.decidim.budget_id is None:
+            raise RuleError("platform decidim needs decidim: {url: …, budget_id: N}",
+                            at=("decidim",) if self.decidim is None else ("decidim", "budget_id"))
+        seen: dict[int, str] = {}
+        for index, inv in enumerate(self.budget.investments):
+            if inv.decidim_id is None:
+                raise RuleError(f"investment {inv.id} has no decidim_id (its Decidim project id)",
+                                at=("budget", "investments", index, "decidim_id"))
+            if inv.decidim_id in seen:
+                raise RuleError(f"investment {inv.id} has the decidim_id {inv.decidim_id} of investment "
+                                f"{seen[inv.decidim_id]}", at=("budget", "investments", index, "decidim_id"))
+            seen[inv.decidim_id] = inv.id
 
     def _check_translations(self) -> None:
         def need(text: Text | None, what: str, at: Where) -> None:

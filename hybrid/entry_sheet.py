@@ -10,6 +10,10 @@ date and officer, a tick box "eingetragen am … von …"; every page's footer s
 Budget: CONSUL's ballot-sheet form ("Neue Wahlzettel"): per booth every ballot-sheet file
 with its line count and a tick box "eingefügt am … von …", under the warning never to
 paste a file twice; what was left out, and why.
+
+The first page is the checklist of CONSUL's settings that must match
+(`hybrid.consul_checklist`), with hybrid's values and a tick box each. While the merge
+is provisional every page carries the notice in a red band and "VORLÄUFIG" across it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from hybrid.consul_checklist import settings_checklist
 from hybrid.consul_files import LEFT_OUT_REASONS, ConsulFiles, SheetFile, consul_ordered, consul_title
 from hybrid.merge import BOOTHS, BoothCount, MergeResult
+from hybrid.provisional import Provisional
 from hybrid.report_labels import LEFT_OUT_DE, label, number
 from hybrid.report_layout import (
     FRAME_W,
@@ -35,6 +41,7 @@ from hybrid.report_layout import (
     SANS,
     SANS_BOLD,
     Styles,
+    draw_provisional,
     footed_canvas,
     grid_table,
     para,
@@ -56,17 +63,20 @@ FIELDS_PER_ROW = 3
 FILES_PER_TABLE = 40  # small tables: reportlab splits long ones slowly
 
 
-def write_entry_sheet(result: MergeResult, path: Path, *, consul: ConsulFiles) -> None:
-    """Write entry-sheet.pdf to `path`: for a poll one section per booth in `result.booths`
-    (in that order), for a budget the ballot-sheet files of `consul`, per booth."""
+def write_entry_sheet(result: MergeResult, path: Path, *, consul: ConsulFiles,
+                      provisional: Provisional | None = None) -> None:
+    """Write entry-sheet.pdf to `path`: the settings checklist, then for a poll one section
+    per booth in `result.booths` (in that order), for a budget the ballot-sheet files of
+    `consul`, per booth. `provisional`: marks every page (None for a final merge)."""
     styles = Styles()
     process = result.process
     poll_name = consul_title(process, process.title)
+    story = _checklist_story(result, styles, poll_name, provisional)
     if process.kind == "poll":
-        story = _poll_story(result, styles, poll_name)
+        story += _poll_story(result, styles, poll_name)
         reminder = f"{ONCE_PER_BOOTH} – CONSUL addiert jeden weiteren Eintrag."
     else:
-        story = _budget_story(result, consul, styles, poll_name)
+        story += _budget_story(result, consul, styles, poll_name)
         reminder = f"{ONCE_PER_FILE} – CONSUL zählt eine zweimal eingefügte Datei doppelt."
 
     def footer(canvas: Canvas, page: int, pages: int) -> None:
@@ -82,11 +92,38 @@ def write_entry_sheet(result: MergeResult, path: Path, *, consul: ConsulFiles) -
         canvas.drawString(MARGIN, 7 * mm, f"{poll_name[:70]}{f' · {BOOTH} {booth}' if booth else ''}")
         canvas.drawRightString(PAGE_W - MARGIN, 7 * mm, f"Seite {page} von {pages}")
         canvas.restoreState()
+        if provisional:
+            draw_provisional(canvas, provisional.notice)
 
     doc = SimpleDocTemplate(str(path), pagesize=(PAGE_W, PAGE_H), leftMargin=MARGIN, rightMargin=MARGIN,
-                            topMargin=15 * mm, bottomMargin=20 * mm, title=f"{poll_name} – Eintragen in CONSUL",
+                            topMargin=17 * mm, bottomMargin=20 * mm, title=f"{poll_name} – Eintragen in CONSUL",
                             author="hybrid", creator="hybrid")
     doc.build(story, canvasmaker=footed_canvas(footer))
+
+
+def _checklist_story(result: MergeResult, styles: Styles, poll_name: str, provisional: Provisional | None) -> list:
+    """Page 1: the CONSUL settings that must match, each with hybrid's value and a tick box."""
+    story: list = [para("CONSUL · Einstellungen prüfen", styles.small_en),
+                   para(f"{poll_name} – vor dem Eintragen: Einstellungen in CONSUL prüfen", styles.h1),
+                   para("Before entering anything: check these settings in CONSUL's admin.", styles.h1_en)]
+    if provisional:
+        story += [para(provisional.notice, styles.warning), para(provisional.explanation_de(), styles.body),
+                  para(provisional.explanation_en(), styles.body_en), Spacer(1, 2 * mm)]
+    story += [para("CONSUL lässt Stimmen, die nicht zu seinen Einstellungen passen, ohne Meldung weg (z. B. macht ein "
+                   "kleinerer Preis des Bereichs aus vollen Stimmzetteln halbe). Erst eintragen, wenn jede Zeile "
+                   "stimmt.", styles.body),
+              para("CONSUL silently drops votes that do not fit its own settings. Enter nothing until every line "
+                   "matches.", styles.body_en), Spacer(1, 3 * mm)]
+    rows: list[list] = [["", para("in CONSUL prüfen / check in CONSUL", styles.cell_bold),
+                         para("Wert von hybrid / hybrid's value", styles.cell_bold)]]
+    for setting in settings_checklist(result.process):
+        rows.append([_TickBox(), [para(setting.de, styles.cell), para(setting.en, styles.small_en)],
+                     para(setting.value, styles.cell_bold)])
+    table = Table(rows, colWidths=[9 * mm, FRAME_W * 0.55, FRAME_W * 0.45 - 9 * mm], hAlign="LEFT", repeatRows=1)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, -1), 0.4, GREY),
+                               ("TOPPADDING", (0, 1), (-1, -1), 5), ("BOTTOMPADDING", (0, 1), (-1, -1), 5)]))
+    story += [table, Spacer(1, 4 * mm), _fill_in(styles, ["geprüft am", "von"], tick=True), PageBreak()]
+    return story
 
 
 class _BoothMarker(Flowable):

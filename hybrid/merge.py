@@ -115,6 +115,19 @@ class MergeResult:
     def awaiting_review(self) -> list[MergedRecord]:
         return [r for r in self.records if r.state is RecordState.REVIEW]
 
+    def open_items(self, shown: int = 10) -> tuple[str, ...]:
+        """What still waits for a person, in words (empty when nothing does): the records
+        awaiting review (the first `shown` named) and the unreadable pages."""
+        out = []
+        waiting = self.awaiting_review
+        if waiting:
+            names = ", ".join(f"r{r.record_id}" + (f" (#{r.serial})" if r.serial else "") for r in waiting[:shown])
+            more = f" … +{len(waiting) - shown}" if len(waiting) > shown else ""
+            out.append(f"{len(waiting)} review: {names}{more}")
+        if self.unreadable_pages:
+            out.append(f"{self.unreadable_pages} unreadable page(s) / unlesbare Seite(n)")
+        return tuple(out)
+
     def state_counts(self) -> dict[str, Counter]:
         """channel → Counter of RecordState values."""
         out: dict[str, Counter] = {c: Counter() for c in self.channels}

@@ -3,6 +3,9 @@
 CSV is UTF-8 with commas and exactly the columns of DESIGN §8. The public files carry no
 personal data and cannot be joined back to a serial: ballots.csv has no choices, and
 votes.csv has a random key per ballot, drawn anew by every merge, in shuffled rows.
+Every public file whose rows stand for ballots (votes.csv, comments.csv, CONSUL's ballot
+sheets) is put in an order drawn from the operating system's randomness (`shuffled`), so
+no position can be matched to a serial, a record id or the order of arrival.
 Lists of reasons are joined with ";".
 """
 
@@ -11,9 +14,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import random
-import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,11 +24,26 @@ import numpy as np
 from hybrid.merge import CHANNELS, MergedRecord, MergeResult
 from hybrid.review import ConfirmedComment
 from hybrid.states import Reason, RecordState
+from hybrid.tally_texts import tally_texts
 
 BALLOTS_COLUMNS = ("record_id", "channel", "serial", "source", "received_at", "status", "reasons")
 VOTES_COLUMNS = ("ballot_key", "channel", "question", "option")
-TALLY_COLUMNS = ("question", "option", "number", "consul_question_id", "consul_option", *CHANNELS, "total")
+# The texts last: the columns before them are a contract other programs read by position.
+TALLY_COLUMNS = ("question", "option", "number", "consul_question_id", "consul_option", *CHANNELS, "total",
+                 "question_text", "option_text")
 COMMENTS_COLUMNS = ("channel", "language", "text")
+
+T = TypeVar("T")
+
+
+def shuffled(items: Sequence[T]) -> list[T]:
+    """`items` in a uniformly random order from the operating system's randomness (a
+    cryptographic source: nothing about the order can be predicted or replayed). Sorting
+    by 64 random bits per item is as fast as numpy's shuffle at a million rows."""
+    if len(items) < 2:
+        return list(items)
+    keys = np.frombuffer(os.urandom(8 * len(items)), dtype=np.uint64)
+    return [items[i] for i in np.argsort(keys, kind="stable").tolist()]
 
 
 def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> None:
@@ -62,11 +79,9 @@ def ballots_rows(records: Iterable[MergedRecord]) -> Iterator[tuple]:
                r.state.value, reasons_text(r))
 
 
-def votes_rows(records: Iterable[MergedRecord], seed: int | None = None) -> list[tuple[str, str, str, str]]:
-    """One row per counted choice, shuffled, keyed by a fresh random key per ballot.
-
-    Keys come from the operating system's randomness; the order from a generator seeded
-    with 128 bits of it (`seed` only for tests)."""
+def votes_rows(records: Iterable[MergedRecord]) -> list[tuple[str, str, str, str]]:
+    """One row per counted choice, `shuffled`, keyed by a fresh random key per ballot
+    (from the operating system's randomness)."""
     rows: list[tuple[str, str, str, str]] = []
     counted = [r for r in records if r.state is RecordState.COUNTED and r.choices]
     keys = _ballot_keys(len(counted))
@@ -75,8 +90,7 @@ def votes_rows(records: Iterable[MergedRecord], seed: int | None = None) -> list
         for question, options in record.choices.items():
             for option in options:
                 rows.append((key, channel, question, option))
-    rng = np.random.default_rng(secrets.randbits(128) if seed is None else seed)
-    return [rows[i] for i in rng.permutation(len(rows)).tolist()]
+    return shuffled(rows)
 
 
 def _ballot_keys(count: int) -> list[str]:
@@ -89,16 +103,18 @@ def _ballot_keys(count: int) -> list[str]:
 
 
 def tally_rows(result: MergeResult) -> Iterator[tuple]:
+    """The tally, with each question's and option's text as the platform shows it (German where there is one)."""
+    process = result.process
+    texts = tally_texts(process, "de" if "de" in process.languages else process.languages[0])
     for row in result.tally:
         yield (row.question, row.option, row.number, "" if row.consul_question_id is None else row.consul_question_id,
-               row.consul_option, *(row.counts.get(c, 0) for c in CHANNELS), row.total)
+               row.consul_option, *(row.counts.get(c, 0) for c in CHANNELS), row.total,
+               *texts[(row.question, row.option)])
 
 
 def comments_rows(comments: Iterable[ConfirmedComment]) -> list[tuple[str, str, str]]:
     """Confirmed comment texts in random order (their order could hint at serials)."""
-    rows = [("paper", c.language or "", c.text) for c in comments]
-    random.SystemRandom().shuffle(rows)
-    return rows
+    return shuffled([("paper", c.language or "", c.text) for c in comments])
 
 
 def write_cvr(path: Path, records: Iterable[MergedRecord]) -> int:

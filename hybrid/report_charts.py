@@ -104,21 +104,24 @@ def _counts_axis_and_colours(chart, channels: Sequence[str], largest: int, **axi
     return top_value
 
 
+BAR_LABEL_PT = 8.0  # the day under every bar of the returns chart: legible printed at 100 %
+
+
 def returns_bars(labels: Sequence[str], counts: Mapping[str, Sequence[int]], channels: Sequence[str],
                  width: float, height: float = 150) -> Drawing:
-    """Vertical bars over time, stacked by channel; with many bars only every k-th is labelled."""
+    """Vertical bars over time, stacked by channel, every bar labelled upright in
+    BAR_LABEL_PT (the caller keeps the bars few enough: `report_figures.MAX_BARS`)."""
     register_fonts()
     n = len(labels)
-    every = max(1, math.ceil(n / 31))
-    names = [label if i % every == 0 else "" for i, label in enumerate(labels)]
-    bottom, top = max((stringWidth(name, SANS, 6.5) for name in names), default=0) + 10, 18.0  # labels stand upright
+    names = list(labels)
+    bottom, top = max((stringWidth(name, SANS, BAR_LABEL_PT) for name in names), default=0) + 10, 18.0
     drawing = Drawing(width, height + bottom + top)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 34, bottom, width - 40, height
     chart.data = [list(counts[c]) for c in channels] or [[0] * n]
     chart.categoryAxis.categoryNames = names
     chart.categoryAxis.style = "stacked"
-    chart.categoryAxis.labels.fontName, chart.categoryAxis.labels.fontSize = SANS, 6.5
+    chart.categoryAxis.labels.fontName, chart.categoryAxis.labels.fontSize = SANS, BAR_LABEL_PT
     chart.categoryAxis.labels.angle = 90
     chart.categoryAxis.labels.boxAnchor = "e"
     chart.categoryAxis.labels.dy = -2

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from hybrid.definition import Process
@@ -19,7 +19,7 @@ from hybrid.merge import MergedRecord
 from hybrid.rules import BERLIN
 from hybrid.states import RecordState
 
-MAX_BARS = 62  # two months of days still fit one chart; longer spans are drawn in runs of days
+MAX_BARS = 31  # a month of days, each bar labelled in 8 pt; longer spans are drawn in runs of days
 MARGIN_BEFORE = timedelta(days=14)  # early returns worth seeing; anything earlier is a mistyped date
 MARGIN_AFTER = timedelta(days=42)  # late letters and SMS keep coming for weeks after the close
 
@@ -33,6 +33,11 @@ class ReportFigures:
     undated: Counter  # channel → records without a (readable) received date
     awaiting_review: Counter  # channel → records in REVIEW (listed, not counted)
     awaiting_second_reviewer: int  # of those, a person decided and a second one must confirm
+    answered: Counter = field(default_factory=Counter)  # (channel, question) → counted ballots with a choice in it
+
+    def without_answer(self, channel: str, question: str) -> int:
+        """Counted ballots of `channel` that chose nothing (valid) in `question`: left blank, or invalid there."""
+        return self.states[(channel, "counted")] - self.answered[(channel, question)]
 
     def channel_total(self, channel: str) -> int:
         return sum(n for (c, _), n in self.states.items() if c == channel)
@@ -83,10 +88,14 @@ def report_figures(records: Iterable[MergedRecord]) -> ReportFigures:
     awaiting: Counter = Counter()
     second = 0
     cache: dict[str, str | None] = {}
+    answered: Counter = Counter()
     counted_state, review_state = RecordState.COUNTED, RecordState.REVIEW
     for record in records:
         channel, state = record.channel, record.state
         states[(channel, state.value)] += 1
+        if state is counted_state:
+            for question in record.choices:  # a merged record's choices hold no empty question
+                answered[(channel, question)] += 1
         day = _berlin_day(record.received_at, cache) if record.received_at else None
         if day is None:
             undated[channel] += 1
@@ -100,7 +109,7 @@ def report_figures(records: Iterable[MergedRecord]) -> ReportFigures:
             awaiting[channel] += 1
             if record.pending_review:
                 second += 1
-    return ReportFigures(states, reasons, received, counted, undated, awaiting, second)
+    return ReportFigures(states, reasons, received, counted, undated, awaiting, second, answered)
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,28 @@ def footed_canvas(footer: Callable[[Canvas, int, int], None]) -> type[Canvas]:
             super().save()
 
     return FootedCanvas
+
+
+PROVISIONAL_RED = colors.Color(0.72, 0.0, 0.0)
+
+
+def draw_provisional(canvas: Canvas, notice: str) -> None:
+    """Mark a page provisional: the notice in a red band across the top, large, and
+    "VORLÄUFIG" diagonally over the page, pale enough to read the figures through."""
+    canvas.saveState()
+    band = 11 * mm
+    canvas.setFillColor(PROVISIONAL_RED)
+    canvas.rect(0, PAGE_H - band, PAGE_W, band, stroke=0, fill=1)
+    size = 16.0
+    while pdfmetrics.stringWidth(notice, SANS_BOLD, size) > PAGE_W - 2 * MARGIN and size > 9:
+        size -= 0.5
+    canvas.setFillColor(colors.white)
+    canvas.setFont(SANS_BOLD, size)
+    canvas.drawCentredString(PAGE_W / 2, PAGE_H - band + (band - size * 0.7) / 2, notice)
+    canvas.setFillColor(PROVISIONAL_RED)
+    canvas.setFillAlpha(0.13)
+    canvas.translate(PAGE_W / 2, PAGE_H / 2)
+    canvas.rotate(55)
+    canvas.setFont(SANS_BOLD, 96)
+    canvas.drawCentredString(0, -30, "VORLÄUFIG")
+    canvas.restoreState()

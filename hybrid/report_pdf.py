@@ -25,6 +25,7 @@ from reportlab.platypus import CondPageBreak, KeepTogether, PageBreak, SimpleDoc
 
 from hybrid.consul_files import ConsulFiles
 from hybrid.merge import MergeResult, TallyRow
+from hybrid.provisional import Provisional
 from hybrid.report_charts import option_bars, returns_bars
 from hybrid.report_figures import MAX_BARS, ReportFigures, report_figures, returns_over_time, window_days
 from hybrid.report_labels import (
@@ -49,6 +50,7 @@ from hybrid.report_layout import (
     PAGE_W,
     SANS,
     Styles,
+    draw_provisional,
     footed_canvas,
     grid_table,
     heading,
@@ -63,24 +65,27 @@ LIMITS_DE = ("hybrid kann nicht sehen, ob eine Person auch auf der CONSUL-Websit
 LIMITS_EN = "hybrid cannot see whether a person also voted on the CONSUL website; a phone number is not a person."
 
 
-def write_report(result: MergeResult, path: Path, *, head: str, consul: ConsulFiles, generated_at: datetime) -> None:
+def write_report(result: MergeResult, path: Path, *, head: str, consul: ConsulFiles | None, generated_at: datetime,
+                 provisional: Provisional | None = None) -> None:
     """Write report.pdf for `result` to `path` (see the module doc for what it holds).
     `head` is the audit chain's head hash, printed in full on the title page and in every
-    footer; `consul` is what `write_consul_folder` wrote for the same result."""
+    footer; `consul` is what `write_consul_folder` wrote for the same result (None under
+    `platform: decidim`: the Decidim import's figures are shown instead). `provisional`
+    marks every page (None for a final merge)."""
     styles = Styles()
     process = result.process
     figures = report_figures(result.records)
     title = process.text(process.title, process.languages[0])
     story: list = []
-    story += _title_page(result, figures, styles, head=head, generated_at=generated_at)
+    story += _title_page(result, figures, styles, head=head, generated_at=generated_at, provisional=provisional)
     story.append(PageBreak())
-    story += _results(result, styles)
+    story += _results(result, figures, styles)
     story.append(PageBreak())
     story += _returns(result, figures, styles)
     story.append(CondPageBreak(120 * mm))
     story += _accounting(result, figures, styles)
     story.append(CondPageBreak(90 * mm))
-    story += _consul_totals(result, consul, styles)
+    story += _consul_totals(result, consul, styles) if consul is not None else _decidim_totals(result, styles)
     story.append(CondPageBreak(110 * mm))
     story += _limits(result, figures, styles)
 
@@ -98,20 +103,31 @@ def write_report(result: MergeResult, path: Path, *, head: str, consul: ConsulFi
         canvas.setLineWidth(0.3)
         canvas.line(MARGIN, 15.5 * mm, PAGE_W - MARGIN, 15.5 * mm)
         canvas.restoreState()
+        if provisional:
+            draw_provisional(canvas, provisional.notice)
 
     doc = SimpleDocTemplate(str(path), pagesize=(PAGE_W, PAGE_H), leftMargin=MARGIN, rightMargin=MARGIN,
-                            topMargin=16 * mm, bottomMargin=20 * mm, title=f"{title} – Bericht",
+                            topMargin=17 * mm, bottomMargin=20 * mm, title=f"{title} – Bericht",
                             author="hybrid", subject="Papier-, SMS- und Telefonstimmen", creator="hybrid")
     doc.build(story, canvasmaker=footed_canvas(footer))
 
 
 # -- title page ------------------------------------------------------------------------------------------------
 
+def period_text(process) -> str:
+    """The voting window in one wording everywhere: its first and its last day."""
+    first, last = window_days(process)
+    return f"{day_text(first)} bis {day_text(last)} (letzter Tag / last day, Europe/Berlin)"
+
+
 def _title_page(result: MergeResult, figures: ReportFigures, styles: Styles, *, head: str,
-                generated_at: datetime) -> list:
+                generated_at: datetime, provisional: Provisional | None) -> list:
     process = result.process
     first = process.languages[0]
     story: list = [Spacer(1, 18 * mm), para(process.text(process.title, first), styles.title)]
+    if provisional:
+        story += [para(provisional.notice, styles.warning), para(provisional.explanation_de(), styles.body),
+                  para(provisional.explanation_en(), styles.body_en)]
     if "en" in process.title and process.title["en"] != process.title.get(first):
         story.append(para(process.title["en"], styles.subtitle))
     kind_de, kind_en = ("Abstimmung", "poll") if process.kind == "poll" else ("Bürgerhaushalt", "citizens' budget")
@@ -122,8 +138,7 @@ def _title_page(result: MergeResult, figures: ReportFigures, styles: Styles, *, 
         Spacer(1, 4 * mm),
     ]
     rows = [
-        ["Zeitraum / voting window",
-         f"{moment_text(process.opens)} bis vor {moment_text(process.closes)} (Europe/Berlin)"],
+        ["Zeitraum / voting window", period_text(process)],
         ["Erstellt / generated", moment_text(generated_at)],
         ["Kennung / process id", process.id],
     ]
@@ -180,7 +195,47 @@ def _charts(rows: Sequence[TallyRow], labels: Sequence[str], channels: Sequence[
     return charts
 
 
-def _results(result: MergeResult, styles: Styles) -> list:
+def _answer_table(rows: Sequence[TallyRow], names: Sequence[list[str]], question: str, result: MergeResult,
+                  figures: ReportFigures, styles: Styles, *, label_widths: Sequence[float], none_label: str):
+    """The table under a chart: one line per option, then the counted ballots that chose
+    nothing valid in `question` and the counted ballots in all, per channel, each with its
+    share of the counted ballots. For one answer per ballot the lines add up to the
+    counted ballots; with several, the options' lines count answers, not ballots."""
+    channels = result.channels
+    counted = {c: figures.states[(c, "counted")] for c in channels}
+    ballots = sum(counted.values())
+    labels = ["Nr.", "Antwort / option"] if len(label_widths) == 2 else ["Nr.", "ID", "Maßnahme / investment",
+                                                                         "Preis / price"]
+    header = [*labels, *(CHANNEL_DE[c] for c in channels), "Gesamt / total", "Anteil / share"]
+    table_rows: list[list] = [header]
+    for row, name in zip(rows, names, strict=True):
+        table_rows.append([*name, *(number(row.counts.get(c, 0)) for c in channels), number(row.total),
+                           percent(row.total, ballots)])
+    blank = {c: figures.without_answer(c, question) for c in channels}
+    text_column = list(label_widths).index(0)  # the widest label column: it takes the rest of the width
+
+    def summary(words: str) -> list[str]:
+        return ["" if i != text_column else words for i in range(len(label_widths))]
+
+    table_rows.append([*summary(none_label), *(number(blank[c]) for c in channels), number(sum(blank.values())),
+                       percent(sum(blank.values()), ballots)])
+    table_rows.append([*summary("gezählte Stimmzettel / counted ballots"), *(number(counted[c]) for c in channels),
+                       number(ballots), percent(ballots, ballots)])
+    figures_w = [17 * mm] * len(channels) + [19 * mm, 15 * mm]  # the channels, the total, the share
+    widths = list(label_widths)
+    widths[text_column] = FRAME_W - sum(widths) - sum(figures_w)
+    # Numbers from the channel columns on (a budget's price too: its last label column).
+    return grid_table(table_rows, widths + figures_w, numeric_from=min(len(label_widths), 3),
+                      total_row=True, styles=styles)
+
+
+SHARE_NOTE_DE = ("Anteil = Anteil an den gezählten Stimmzetteln. „ohne Antwort / ungültig“: gezählte Stimmzettel, "
+                 "die in dieser Frage nichts oder zu viel angekreuzt haben.")
+SHARE_NOTE_EN = ("Share = of the counted ballots. \"No answer / invalid\": counted ballots with nothing, or too "
+                 "much, marked in this question.")
+
+
+def _results(result: MergeResult, figures: ReportFigures, styles: Styles) -> list:
     process = result.process
     first = process.languages[0]
     channels = result.channels
@@ -195,23 +250,15 @@ def _results(result: MergeResult, styles: Styles) -> list:
             block: list = [para(f"Frage {index}: {process.text(question.text, first)}", styles.h2)]
             if "en" in question.text and first != "en":
                 block.append(para(question.text["en"], styles.body_en))
-            rule = ("eine Antwort" if question.max_choices == 1 else f"bis zu {question.max_choices} Antworten")
-            block.append(para(f"Je Stimmzettel {rule}. Anteil = Anteil an allen Stimmen dieser Frage."
-                              if question.max_choices == 1 else f"Je Stimmzettel {rule}.", styles.small))
+            rule = ("eine Antwort" if question.max_choices == 1 else
+                    f"bis zu {question.max_choices} Antworten (die Antworten ergeben mehr als die Stimmzettel)")
+            block += [para(f"Je Stimmzettel {rule}. {SHARE_NOTE_DE}", styles.small),
+                      para(SHARE_NOTE_EN, styles.small_en)]
             labels = [f"{row.number} · {process.text(texts[(row.question, row.option)], first)}" for row in rows]
             charts = _charts(rows, labels, channels)
-            all_votes = sum(row.total for row in rows)
-            header = ["Nr.", "Antwort / option", *(CHANNEL_DE[c] for c in channels), "Gesamt / total"]
-            table_rows: list[list] = [header + (["Anteil / share"] if question.max_choices == 1 else [])]
-            for row in rows:
-                cells = [str(row.number), process.text(texts[(row.question, row.option)], first),
-                         *(number(row.counts.get(c, 0)) for c in channels), number(row.total)]
-                if question.max_choices == 1:
-                    cells.append(percent(row.total, all_votes))
-                table_rows.append(cells)
-            numeric = len(table_rows[0]) - 2
-            widths = [10 * mm, FRAME_W - 10 * mm - numeric * 19 * mm] + [19 * mm] * numeric
-            table = grid_table(table_rows, widths, numeric_from=2, styles=styles)
+            names = [[str(row.number), process.text(texts[(row.question, row.option)], first)] for row in rows]
+            table = _answer_table(rows, names, question.id, result, figures, styles, label_widths=(10 * mm, 0),
+                                  none_label="ohne Antwort / ungültig (no answer / invalid)")
             story.append(KeepTogether([*block, charts[0]]))
             story += charts[1:]
             story += [Spacer(1, 2 * mm), table, Spacer(1, 6 * mm)]
@@ -223,24 +270,23 @@ def _results(result: MergeResult, styles: Styles) -> list:
                     else f"höchstens {budget.max_lines} Maßnahmen")
         story += [para(f"Bereich {heading_text}: {euros(budget.heading.amount)} ({style_de})", styles.h2),
                   para("Stimmen je Maßnahme und Kanal. Welche Maßnahmen umgesetzt werden, berechnet CONSUL "
-                       "zusammen mit den Stimmen der Website.", styles.small),
+                       "zusammen mit den Stimmen der Website. Anteil = Anteil an den gezählten Stimmzetteln "
+                       "(ein Stimmzettel wählt mehrere Maßnahmen).", styles.small),
                   para("Votes per investment and channel. CONSUL computes the winners together with the "
-                       "website's votes.", styles.small_en)]
+                       "website's votes. Share = of the counted ballots (a ballot chooses several).", styles.small_en)]
         investments = {inv.id: inv for inv in budget.investments}
         rows = list(result.tally)
         labels = [f"{row.number} · {process.text(investments[row.option].title, first)}" for row in rows]
         story += _charts(rows, labels, channels)
         story.append(Spacer(1, 3 * mm))
-        header = ["Nr.", "ID", "Maßnahme / investment", "Preis / price", *(CHANNEL_DE[c] for c in channels),
-                  "Gesamt / total"]
-        table_rows = [header]
+        names = []
         for row in rows:
             inv = investments[row.option]
-            table_rows.append([str(row.number), inv.id, process.text(inv.title, first), euros(inv.price),
-                               *(number(row.counts.get(c, 0)) for c in channels), number(row.total)])
-        fixed = 10 * mm + 12 * mm + 22 * mm + len(channels) * 17 * mm + 19 * mm
-        widths = [10 * mm, 12 * mm, FRAME_W - fixed, 22 * mm] + [17 * mm] * len(channels) + [19 * mm]
-        story.append(grid_table(table_rows, widths, numeric_from=3, styles=styles))
+            names.append([str(row.number), inv.id, process.text(inv.title, first),
+                          euros(inv.price) if inv.price is not None else "–"])
+        story.append(_answer_table(rows, names, "budget", result, figures, styles,
+                                   label_widths=(10 * mm, 12 * mm, 0, 20 * mm),
+                                   none_label="ohne Maßnahme (leer) / none chosen (blank)"))
     return story
 
 
@@ -402,6 +448,25 @@ def _consul_totals(result: MergeResult, consul: ConsulFiles, styles: Styles) -> 
     return story
 
 
+def _decidim_totals(result: MergeResult, styles: Styles) -> list:
+    from hybrid.decidim_files import import_rows
+
+    story: list = heading(styles, "Zahlen für Decidim", "Decidim: what staff import")
+    if result.process.kind == "poll":
+        return story + [para("Decidim hat keinen Import für Papierergebnisse von Umfragen: das Ergebnis oben "
+                             "(tally.csv) neben dem Online-Ergebnis veröffentlichen.", styles.body),
+                        para("Decidim has no import of paper results for polls: publish the result above beside "
+                             "the online one.", styles.body_en)]
+    budget = result.process.decidim.budget_id if result.process.decidim else None
+    story += [para(f"Datei decidim/paper-ballots-{budget}.csv (oder .xlsx) genau einmal importieren: der Import "
+                   "addiert.", styles.body),
+              para("Import the file exactly once: the import adds up.", styles.body_en)]
+    rows = [["id (Decidim)", "paper_ballots_to_import"]]
+    rows += [[str(project), number(n)] for project, n in import_rows(result)]
+    story.append(grid_table(rows, [40 * mm, 50 * mm], numeric_from=1, styles=styles))
+    return story
+
+
 # -- limits ------------------------------------------------------------------------------------------------------
 
 def _limits(result: MergeResult, figures: ReportFigures, styles: Styles) -> list:
@@ -424,9 +489,7 @@ def _limits(result: MergeResult, figures: ReportFigures, styles: Styles) -> list
                    styles.body),
               para(f"Several SMS or calls for one code: the {process.conflicts} by Twilio's time counts.",
                    styles.body_en)]
-    story += [para("Abstimmungszeitraum / voting window", styles.h2),
-              para(f"{moment_text(process.opens)} bis vor {moment_text(process.closes)} (Europe/Berlin).",
-                   styles.body)]
+    story += [para("Abstimmungszeitraum / voting window", styles.h2), para(period_text(process) + ".", styles.body)]
     if "paper" in result.channels:
         story += [para(f"Papier: es zählt der Posteingangstag (beim Scannen mit --received angegeben); "
                        f"Stimmzettel mit Eingang vom {day_text(first)} bis {day_text(last)} zählen. Das "

@@ -292,10 +292,116 @@ def test_unexpected_selected_value_names_the_line(tmp_path):
     assert refusal(path).startswith(f"{path}:3: column 'Ausgewählt' reads 'Vielleicht'")
 
 
-def test_duplicate_id_names_both_lines(tmp_path):
+def test_duplicate_id_with_other_investment_columns_names_both_lines(tmp_path):
     rows = GERMAN_ROWS + [german_row(131, "Nochmal", "Durchführbar (€5.000)", "Ja")]
     path = write_csv(tmp_path, GERMAN_HEADER, rows)
-    assert refusal(path).startswith(f"{path}:8: investment 131 is listed twice (first on line 2)")
+    assert refusal(path).startswith(f"{path}:8: investment 131 is listed twice with different 'Titel' "
+                                    "(lines 2 and 8)")
+
+
+# --- the newest export (CONSUL PR #6367): BOM, Created at, one row per comment ------------------
+
+NEWEST_GERMAN = GERMAN_HEADER + ["Erstellt am", "Kommentar-ID", "Kommentar Autor*in", "Kommentarinhalt",
+                                 "Übergeordneter Kommentar", "Kommentar erstellt am"]
+NEWEST_ENGLISH = ENGLISH_HEADER + ["Created at", "Comment ID", "Comment Author", "Comment Content",
+                                   "Comment Parent", "Comment Created at"]
+
+
+def with_comments(row, created, *comments):
+    """The rows of one investment in the newest export: one per comment (or one without)."""
+    if not comments:
+        return [row + [created, "", "", "", "", ""]]
+    return [row + [created, str(cid), "oma_heidi", text, parent, "2026-10-02 10:00:00 +0200"]
+            for cid, text, parent in comments]
+
+
+def test_newest_german_sample_matches_the_budget_example(tmp_path):
+    sample = SAMPLES / "consul-budget-investments-2026.csv"
+    assert sample.read_bytes().startswith(b"\xef\xbb\xbf")  # CONSUL writes a BOM now
+    rows = list(csv.reader(sample.open(encoding="utf-8-sig")))
+    assert len(rows) - 1 > len({r[0] for r in rows[1:]})  # investments repeat, one row per comment
+    assert any("€" in r[7] and "," in r[7] for r in rows[1:])  # CONSUL's de-DE prices: €45,000
+    process, _ = imported(tmp_path, sample)
+    example = load_process(ROOT / "hybrid" / "examples" / "budget.yaml")
+    assert investments(process) == [(i.id, i.title["de"], i.price) for i in example.budget.investments]
+
+
+def test_newest_english_sample_imports(tmp_path):
+    process, warnings = imported(tmp_path, SAMPLES / "consul-budget-investments-2026-en.csv", heading_amount=150000)
+    old, _ = imported(tmp_path, SAMPLES / "consul-budget-investments-en.csv", heading_amount=150000)
+    assert investments(process) == investments(old) and len(investments(process)) == 7
+    assert warnings
+
+
+@pytest.mark.parametrize("header, row, yes", [
+    (NEWEST_GERMAN, german_row, "Ja"),
+    (NEWEST_ENGLISH, english_row, "Yes"),
+])
+def test_one_row_per_comment_is_one_investment(tmp_path, header, row, yes):
+    rows = [
+        *with_comments(row(131, "Brunnen", "Durchführbar (€18,000)", yes), "2026-01-02 09:00:00 +0100",
+                       (1, "Gute Idee", ""), (2, "Ja, mit\nZeilenumbruch", "1"), (3, "Nein, \"zu teuer\"", "")),
+        *with_comments(row(132, "Bank", "Durchführbar (45.000 €)", yes), "2026-01-03 09:00:00 +0100"),
+        *with_comments(row(133, "Seilbahn", "Undurchführbar", "Nein" if yes == "Ja" else "No"),
+                       "2026-01-04 09:00:00 +0100", (4, "Schade", "")),
+    ]
+    path = write_csv(tmp_path, header, rows, encoding="utf-8-sig")
+    process, _ = imported(tmp_path, path)
+    assert investments(process) == [("131", "Brunnen", 18000), ("132", "Bank", 45000)]
+
+
+def test_a_repeated_investment_that_differs_names_both_lines_and_the_column(tmp_path):
+    rows = [
+        *with_comments(german_row(131, "Brunnen", "Durchführbar (€18,000)", "Ja"), "2026-01-02 09:00:00 +0100",
+                       (1, "Erste\nZeile", "")),  # lines 2–3
+        *with_comments(german_row(131, "Brunnen", "Durchführbar (€19,000)", "Ja"), "2026-01-02 09:00:00 +0100",
+                       (2, "Zweite", "")),  # line 4
+    ]
+    path = write_csv(tmp_path, NEWEST_GERMAN, rows)
+    message = refusal(path)
+    assert message.startswith(f"{path}:4: investment 131 is listed twice with different 'Durchführbarkeit' "
+                              "(lines 2 and 4)")
+
+
+@pytest.mark.parametrize("created, comment_columns", [
+    ("Erstellt am", ["Kommentar-ID", "Kommentar Autor*in", "Kommentarinhalt", "Übergeordneter Kommentar",
+                     "Kommentar erstellt am"]),
+    ("Erstellungsdatum", ["Kommentar (ID)", "Autor*in des Kommentars", "Inhalt des Kommentars",
+                          "Kommentar-Elternteil", "Kommentar: erstellt am"]),
+    ("ERSTELLT AM", ["KOMMENTAR ID", "Kommentarautor/in", "Kommentar Inhalt", "Kommentar übergeordnet",
+                     "Kommentar Datum"]),
+])
+def test_german_headers_of_the_new_columns_are_matched_loosely(tmp_path, created, comment_columns):
+    header = [h.upper() if h == "Titel" else h for h in GERMAN_HEADER] + [created, *comment_columns]
+    rows = [
+        german_row(131, "Brunnen", "Durchführbar (€18,000)", "Ja") + ["2026-01-02", "1", "a", "Gut", "", "x"],
+        german_row(131, "Brunnen", "Durchführbar (€18,000)", "Ja") + ["2026-01-02", "2", "b", "Schlecht", "1", "y"],
+    ]
+    process, _ = imported(tmp_path, write_csv(tmp_path, ["\ufeff" + header[0], *header[1:]], rows))
+    assert investments(process) == [("131", "Brunnen", 18000)]
+
+
+@pytest.mark.parametrize("header, row, feasible, yes", [
+    (NEWEST_GERMAN, german_row, "Durchführbar ()", "Ja"),
+    (NEWEST_ENGLISH, english_row, "Feasible ()", "Yes"),
+])
+def test_approval_budgets_take_feasible_investments_without_a_price(tmp_path, header, row, feasible, yes):
+    rows = [*with_comments(row(131, "Brunnen", feasible, yes), "2026-01-02 09:00:00 +0100"),
+            *with_comments(row(132, "Bank", feasible, yes), "2026-01-02 09:00:00 +0100", (1, "Gut", ""))]
+    path = write_csv(tmp_path, header, rows)
+    process, _ = imported(tmp_path, path, voting_style="approval", max_lines=1)
+    assert [(inv.id, inv.price) for inv in process.budget.investments] == [("131", None), ("132", None)]
+    message = refusal(path)  # knapsack needs prices
+    assert message.startswith(f"{path}:2: investment 131 is selected but has no price") and feasible in message
+
+
+def test_a_knapsack_budget_without_prices_is_refused_in_process_yaml(tmp_path):
+    text = (ROOT / "hybrid" / "examples" / "budget.yaml").read_text(encoding="utf-8")
+    text = text.replace("      price: 18000\n", "", 1)
+    path = tmp_path / "process.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput, match="investment 131 has no price; voting_style knapsack needs one"):
+        load_process(path)
 
 
 def test_bad_options(tmp_path):

@@ -182,7 +182,7 @@ def test_blank_invalid_and_partly_valid_ballots_map_to_whites_nulls_and_total(po
     review.decide(poll.store, poll.process, f"r{poll.record_of(partly)}", DecisionRequest("accept"), "Anna Weber")
     text_sms(poll, f"{poll.codes[poll.issue(1)[0]]} 1 2")  # too many for q1: an invalid SMS ballot
     text_sms(poll, "Hallo, wie geht das?")  # chatter is never a null
-    done = write_merge(poll.store, poll.process, tmp_path / "out")
+    done = write_merge(poll.store, poll.process, tmp_path / "out", final=True)
     booths = {b.booth: (b.whites, b.nulls, b.total) for b in done.result.booths}
     assert booths["Papier"] == (1, 1, 2)  # partly valid counts as valid; q1 has no amount from it
     assert booths["SMS"] == (0, 1, 0)
@@ -216,13 +216,15 @@ def test_budgets_over_the_limit_never_reach_a_ballot_sheet(tmp_path: Path):
     assert states[("paper", over_paper)] is RecordState.REVIEW
     assert states[("sms", over_sms)] is RecordState.REJECTED
     consul = tmp_path / "out" / "consul"
-    assert (consul / "ballot-sheet-Papier-001.txt").read_text() == "131,141"
-    assert (consul / "ballot-sheet-SMS-001.txt").read_text() == "137"
-    assert not list(consul.glob("ballot-sheet-Telefon-*.txt"))
+    # A review is open: the sheets carry the provisional mark in their names.
+    assert (consul / "VORLAEUFIG-ballot-sheet-Papier-001.txt").read_text() == "131,141"
+    assert (consul / "VORLAEUFIG-ballot-sheet-SMS-001.txt").read_text() == "137"
+    assert not list(consul.glob("*ballot-sheet-Telefon-*.txt"))
     # A reviewer cannot make the over-budget ballot valid: it stays out.
     review.decide(deck.store, deck.process, f"r{deck.record_of(over_paper)}", DecisionRequest("accept"), "Anna Weber")
-    again = write_merge(deck.store, deck.process, tmp_path / "out")
+    again = write_merge(deck.store, deck.process, tmp_path / "out", final=True)
     assert (consul / "ballot-sheet-Papier-001.txt").read_text() == "131,141"
+    assert not list(consul.glob("VORLAEUFIG-*"))  # the provisional sheets of the first merge are gone
     assert {b.booth: b.nulls for b in again.result.booths} == {"Papier": 1, "SMS": 1, "Telefon": 0}
     readme = (consul / "README.txt").read_text(encoding="utf-8")
     assert "genau einmal" in readme and "exactly once" in readme and "7" in readme
@@ -249,7 +251,10 @@ def test_merge_writes_every_output_with_the_contract_columns(poll: Deck, tmp_pat
     assert headers["ballots.csv"] == ["record_id", "channel", "serial", "source", "received_at", "status", "reasons"]
     assert headers["votes.csv"] == ["ballot_key", "channel", "question", "option"]
     assert headers["tally.csv"] == ["question", "option", "number", "consul_question_id", "consul_option", "paper",
-                                    "sms", "voice", "total"]
+                                    "sms", "voice", "total", "question_text", "option_text"]
+    tally_texts = {(t["question"], t["option"]): (t["question_text"], t["option_text"])
+                   for t in read_csv(out / "tally.csv")}
+    assert tally_texts[("q3", "no")][1] == "Nein" and tally_texts[("q3", "no")][0].startswith("Soll")
     votes = read_csv(out / "votes.csv")
     assert len(votes) == 6 and len({v["ballot_key"] for v in votes}) == 3
     ballots = read_csv(out / "ballots.csv")
@@ -277,7 +282,7 @@ def test_results_workbook_matches_the_csv_files_and_neutralises_formulas(tmp_pat
     deck.scan_ballot(serials[0], numbers(deck, ("q2", "a"), ("q1", "c")))
     text_sms(deck, f"{deck.codes[serials[1]]} 5")
     out = tmp_path / "out"
-    write_merge(deck.store, deck.process, out)
+    write_merge(deck.store, deck.process, out, final=True)
     book = load_workbook(out / "results.xlsx", read_only=True)
     for sheet in book.worksheets:
         for row in sheet.iter_rows(values_only=True):
@@ -289,8 +294,12 @@ def test_results_workbook_matches_the_csv_files_and_neutralises_formulas(tmp_pat
         (t["question"], t["option"], t["paper"], t["sms"], t["total"]) for t in tally]
     assert any(str(r[2]).startswith("'=HYPERLINK") for r in sheet_rows)
     ballots = read_csv(out / "ballots.csv")
-    assert [tuple("" if v is None else str(v) for v in r) for r in
-            list(book["Stimmzettel"].iter_rows(values_only=True))[1:]] == [tuple(b.values()) for b in ballots]
+    records = list(book["Stimmzettel"].iter_rows(values_only=True))
+    assert records[0] == ("Datensatz", "Kanal", "Seriennummer", "Quelle", "Eingang", "Status", "Gründe")
+    german = {"paper": "Papier", "sms": "SMS", "counted": "gezählt"}
+    assert [(r[0], r[1], r[2], r[3], r[5]) for r in records[1:]] == [
+        (int(b["record_id"]), german[b["channel"]], int(b["serial"]) if b["serial"] else None, b["source"],
+         german[b["status"]]) for b in ballots]  # numbers as numbers, words in German
     deck.store.close()
 
 

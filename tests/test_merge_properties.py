@@ -149,4 +149,12 @@ def test_a_sheet_over_the_row_limit_is_cut_with_a_note(tmp_path: Path):
     write_results_workbook(result_of(POLL, records), tmp_path / "r.xlsx", head="0" * 64, row_limit=12)
     rows = list(load_workbook(tmp_path / "r.xlsx", read_only=True)["Stimmzettel"].iter_rows(values_only=True))
     assert len(rows) == 12
-    assert rows[-1][0].startswith("… 10 of 30 rows shown")
+    assert rows[-1][0].startswith("… 10 von 30 Zeilen gezeigt")
+    # In English throughout when asked; a provisional workbook keeps its notice above the header.
+    write_results_workbook(result_of(POLL, records), tmp_path / "e.xlsx", head="0" * 64, row_limit=12, language="en",
+                           provisional="PROVISIONAL")
+    rows = list(load_workbook(tmp_path / "e.xlsx", read_only=True)["Records"].iter_rows(values_only=True))
+    assert len(rows) == 12 and rows[0][0] == "PROVISIONAL"
+    assert rows[1] == ("Record", "Channel", "Serial", "Source", "Received", "Status", "Reasons")
+    assert rows[2][:3] == (1, "SMS", 1) and rows[2][5:] == ("rejected", "unknown code")
+    assert rows[-1][0].startswith("… 9 of 30 rows shown")

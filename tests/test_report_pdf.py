@@ -111,7 +111,9 @@ def poll_pdfs(poll_process, tmp_path_factory):
 def test_the_report_carries_the_full_head_hash_on_the_title_page_and_every_footer(poll_pdfs):
     report, _ = poll_pdfs
     assert "Bürgerbefragung: Zukunft des Mainufers" in report[0]
-    assert "03.05.2027, 00:00 Uhr bis vor 01.06.2027, 00:00 Uhr" in report[0]  # the window, in Berlin time
+    # The window in one wording: its first and its last day (closes is exclusive: 1 June, 00:00).
+    assert "03.05.2027 bis 31.05.2027 (letzter Tag / last day, Europe/Berlin)" in report[0]
+    assert "bis vor" not in " ".join(report) and "01.06.2027" not in " ".join(report)
     assert "02.06.2027, 11:30 Uhr" in report[0]  # generated, in Berlin time
     assert f"hybrid audit verify --head {HEAD}" in report[0]
     for number, page in enumerate(report, start=1):
@@ -123,11 +125,16 @@ def test_the_report_carries_the_full_head_hash_on_the_title_page_and_every_foote
 def test_the_report_shows_each_options_figures_per_channel(poll_pdfs):
     report, _ = poll_pdfs
     text = " ".join(report)
-    # Nr., option, paper, SMS, phone, total, share of the question's votes
-    assert "1 Als ruhige Grünfläche zum Verweilen 5 3 1 9 81,8 %" in text
-    assert "2 Für Gastronomie und Veranstaltungen 2 0 0 2 18,2 %" in text
-    assert "5 Mehr Sitzbänke und Schatten 5 0 0 5" in text
-    assert "10 Ja 0 3 0 3 100,0 %" in text
+    # Nr., option, paper, SMS, phone, total, share of the counted ballots (9 paper, 4 SMS, 1 phone)
+    assert "1 Als ruhige Grünfläche zum Verweilen 5 3 1 9 64,3 %" in text
+    assert "2 Für Gastronomie und Veranstaltungen 2 0 0 2 14,3 %" in text
+    assert "5 Mehr Sitzbänke und Schatten 5 0 0 5 35,7 %" in text  # a share for every question
+    assert "10 Ja 0 3 0 3 21,4 %" in text
+    # Per question the ballots without a valid answer, so the lines add up to the counted ballots.
+    in_order(text, "Frage 1:", "ohne Antwort / ungültig (no answer / invalid) 2 1 0 3 21,4 %",
+             "gezählte Stimmzettel / counted ballots 9 4 1 14 100,0 %", "Frage 2:",
+             "ohne Antwort / ungültig (no answer / invalid) 4 4 1 9 64,3 %", "Frage 3:",
+             "ohne Antwort / ungültig (no answer / invalid) 9 1 1 11 78,6 %")
     assert "1 · Als ruhige Grünfläche zum Verweilen" in text  # the chart's label
     assert "Papier SMS Telefon" in text  # the chart's legend
 
@@ -173,8 +180,19 @@ def test_returns_over_time_count_days_in_berlin_time(poll_pdfs):
              "Summe / total 13 8 1 9 4 1")
 
 
+def test_the_entry_sheet_starts_with_the_consul_settings_to_check(poll_pdfs):
+    _, sheet = poll_pdfs
+    first = sheet[0]
+    in_order(first, "Einstellungen in CONSUL prüfen", "Abstimmung (Poll) in CONSUL 12",
+             "letzter Tag / last day 31.05.2027", "31.05.2027 – 07.06.2027",  # Poll::RECOUNT_DURATION
+             "Frage 31 für Stimmen vor Ort (physisch) freigegeben", "2, 1, 3, 4",  # CONSUL's order of q1
+             "Frage 32", "Frage 33", "geprüft am")
+    assert "VORLÄUFIG" not in " ".join(sheet)  # written as final: unmarked
+
+
 def test_the_entry_sheet_has_one_page_per_booth_like_consuls_results_form(poll_pdfs):
     _, sheet = poll_pdfs
+    sheet = sheet[1:]  # after the checklist
     assert len(sheet) == 3
     booths = [("Papier", "2 0 7"), ("SMS", "1 1 3"), ("Telefon", "0 0 1")]
     for page, (booth, figures) in zip(sheet, booths, strict=True):
@@ -214,10 +232,11 @@ def test_a_long_span_is_drawn_in_runs_of_days(poll_process):
     records = [record(n, "paper", received=(datetime(2027, 4, 20) + timedelta(days=n)).date().isoformat())
                for n in range(90)]
     returns = returns_over_time(report_figures(records), poll_process, ("paper",))
-    # 20 April to 18 July: six weeks after the close (to 12 July) are drawn, two days a bar.
-    assert returns.days_per_bar == 2 and len(returns.starts) == 42
+    # 20 April to 18 July: six weeks after the close (to 12 July) are drawn, three days a bar
+    # (at most MAX_BARS = 31, so that every bar has a legible label).
+    assert returns.days_per_bar == 3 and len(returns.starts) == 28 <= MAX_BARS
     assert sum(returns.received["paper"]) == 84 and returns.outside[("later", "paper", "received")] == 6
-    assert returns.bar_label(0) == "20.04.–21.04."
+    assert returns.bar_label(0) == "20.04.–22.04."
 
 
 # -- a budget ------------------------------------------------------------------------------------------------
@@ -226,7 +245,7 @@ def test_a_long_span_is_drawn_in_runs_of_days(poll_process):
 def budget_pdfs(tmp_path_factory):
     process = load_process(EXAMPLES / "budget.yaml")
     records: list[MergedRecord] = []
-    for n in range(1, 1101):  # three sheet files of at most 500 lines
+    for n in range(1, 1101):  # five sheet files of at most 250 lines
         records.append(record(n, "paper", C, {"budget": ("131", "141")}))
     for n in range(1101, 1141):
         records.append(record(n, "sms", C, {"budget": ("131",)}))
@@ -246,11 +265,14 @@ def test_the_budget_report_shows_investments_prices_and_ballot_sheets(budget_pdf
     text = " ".join(report)
     assert "Bürgerhaushalt Würzburg 2027" in report[0]
     assert "Bereich Gesamtstadt: 500.000 €" in text
-    assert "1 131 Trinkwasserbrunnen am Marktplatz 18.000 € 1.100 40 0 1.140" in text
-    in_order(text, "3 133 Sichere Fahrradabstellanlage am 165.000 € 0 1 0 1")
-    assert "9 141 Calisthenics-Anlage am Hubland 45.000 € 1.100 0 0 1.100" in text
-    assert "17 150 Sprachcafé für Neuzugezogene 7.500 € 0 0 1 1" in text
-    assert "Papier 3 1.100 ballot-sheet-Papier-001.txt ballot-sheet-Papier-003.txt" in text
+    # Shares of the 1,142 counted ballots.
+    # (Long titles wrap in their column: the figures follow the title's first line.)
+    in_order(text, "1 131 Trinkwasserbrunnen", "18.000 € 1.100 40 0 1.140 99,8 %")
+    in_order(text, "3 133 Sichere", "165.000 € 0 1 0 1 0,1 %")
+    in_order(text, "9 141 Calisthenics-Anlage", "45.000 € 1.100 0 0 1.100 96,3 %")
+    in_order(text, "17 150 Sprachcafé", "7.500 € 0 0 1 1 0,1 %")
+    in_order(text, "ohne Maßnahme (leer) /", "0 0 0 0 0,0 %", "gezählte Stimmzettel /", "1.100 41 1 1.142 100,0 %")
+    assert "Papier 5 1.100 ballot-sheet-Papier-001.txt ballot-sheet-Papier-005.txt" in text
     assert "SMS 1 40 ballot-sheet-SMS-001.txt ballot-sheet-SMS-001.txt" in text
     in_order(text, "left out", "SMS über dem Betrag des Bereichs", "1", "(no_money_left)", "Grenzen dieser Zählung")
     assert LIMITS_DE in text
@@ -260,13 +282,16 @@ def test_the_budget_report_shows_investments_prices_and_ballot_sheets(budget_pdf
 
 def test_the_budget_entry_sheet_lists_every_file_with_a_tick_box(budget_pdfs):
     _, sheet = budget_pdfs
-    assert len(sheet) == 1
-    (page,) = sheet
+    assert len(sheet) == 2
+    checklist, page = sheet
+    in_order(checklist, "Einstellungen in CONSUL prüfen", "Bürgerhaushalt (Budget) in CONSUL 4",
+             "„Gesamtstadt“: Preis (price) 500.000 €", "Abstimmungsart (voting style) knapsack",
+             "max_ballot_lines", "genau diese 34", "131, 132, 133", "31.03.2027 – 07.04.2027")
     assert "Bürgerhaushalt Würzburg 2027 - Neue Wahlzettel" in page
     assert "Niemals eine Datei zweimal einfügen" in page and "Jede Datei nur einmal einfügen" in page
-    assert "Wahlkabine: Papier – 3 Dateien, 1.100 Zeilen" in page
-    for name, lines, span in (("Papier-001", "500", "1–500"), ("Papier-002", "500", "501–1.000"),
-                              ("Papier-003", "100", "1.001–1.100"), ("SMS-001", "40", "1–40"),
+    assert "Wahlkabine: Papier – 5 Dateien, 1.100 Zeilen" in page
+    for name, lines, span in (("Papier-001", "250", "1–250"), ("Papier-002", "250", "251–500"),
+                              ("Papier-005", "100", "1.001–1.100"), ("SMS-001", "40", "1–40"),
                               ("Telefon-001", "1", "1–1")):
         assert f"ballot-sheet-{name}.txt {lines} {span}" in page
     assert "eingefügt am" in page
@@ -284,14 +309,14 @@ def test_merge_writes_both_pdfs_with_the_head_it_sealed(tmp_path: Path):
         deck.scan_ballot(first, {by_item[("q1", "c")]: MarkState.MARKED, by_item[("q3", "no")]: MarkState.MARKED})
         deck.scan_ballot(second, {by_item[("q1", "c")]: MarkState.MARKED})
         deck.scan_ballot(blank, {})
-        done = write_merge(deck.store, process, tmp_path / "out", now=GENERATED)
+        done = write_merge(deck.store, process, tmp_path / "out", now=GENERATED, final=True)
     finally:
         deck.store.close()
     report = read_pages(tmp_path / "out" / "report.pdf")
     assert all(done.head in page for page in report)
-    assert "3 Für Sport und Bewegung 2 0 0 2 100,0 %" in " ".join(report)
+    assert "3 Für Sport und Bewegung 2 0 0 2 66,7 %" in " ".join(report)
     sheet = read_pages(tmp_path / "out" / "consul" / "entry-sheet.pdf")
-    assert "Völlig leere Stimmzettel Ungültige Stimmzettel Stimmzettel gesamt 1 0 2" in sheet[0]
+    assert "Völlig leere Stimmzettel Ungültige Stimmzettel Stimmzettel gesamt 1 0 2" in sheet[1]
 
 
 # -- scale ------------------------------------------------------------------------------------------------------
