@@ -225,6 +225,8 @@ class PageView:
     crop: CropView | None
     message: str | None
     comment_rect: tuple[float, float, float, float] | None = None
+    archived: str | None = None  # the scanned input's copy under scans/ (relative to the workspace)
+    layout_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ class ItemDetail:
     history: tuple[ReviewDecision, ...]
     comment: CommentView | None = None
     layout_language: str | None = None
+    content_pages: tuple[int, ...] = ()  # the ballot's pages with boxes or a comment (to tell which are missing)
 
 
 @dataclass(frozen=True)
@@ -687,8 +690,8 @@ def _doubtful_boxes(process: Process, boxes: list[dict], page_reasons: set[str])
     return doubtful
 
 
-def _page_view(process: Process, layouts: Mapping[str, Layout], page: _PageRow, names: Mapping[str, str],
-               root: Path) -> PageView:
+def _page_view(process: Process, layouts: Mapping[str, Layout], page: _PageRow,
+               names: Mapping[str, tuple[str, str | None]], root: Path) -> PageView:
     layout = layouts.get(page.layout_hash) if page.layout_hash else None
     layout_page = None
     if layout is not None and page.ballot_page is not None and 1 <= page.ballot_page <= len(layout.pages):
@@ -705,12 +708,14 @@ def _page_view(process: Process, layouts: Mapping[str, Layout], page: _PageRow, 
     if page.review_crop:
         crop = _crop_view(root, page.review_crop, layout, page.ballot_page, page.reading)
     comment = layout_page.comment if layout_page else None
+    name, archived = names.get(page.input_sha256, (None, None))
     return PageView(
-        source=page.source, file_name=names.get(page.input_sha256), page_no=page.page_no, batch=page.batch,
+        source=page.source, file_name=name, page_no=page.page_no, batch=page.batch,
         state=page.state, reasons=page.reasons, ballot_page=page.ballot_page,
         page_size_mm=tuple(layout.page_size_mm) if layout else (210.0, 297.0), boxes=tuple(boxes), crop=crop,
         message=page.message,
         comment_rect=(comment.x, comment.y, comment.w, comment.h) if comment else None,
+        archived=archived, layout_hash=page.layout_hash,
     )
 
 
@@ -723,12 +728,13 @@ def _crop_view(root: Path, path: str, layout: Layout | None, ballot_page: int | 
     return CropView(path, size[0], size[1], region, res)
 
 
-def _file_names(store: Store, shas: Iterable[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
+def _file_names(store: Store, shas: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """sha256 → (the file's name as scanned, its archived copy or None once purged)."""
+    names: dict[str, tuple[str, str | None]] = {}
     for sha in set(shas):
-        row = store.conn.execute("SELECT name FROM inputs WHERE sha256 = ?", (sha,)).fetchone()
+        row = store.conn.execute("SELECT name, archived FROM inputs WHERE sha256 = ?", (sha,)).fetchone()
         if row:
-            names[sha] = row[0]
+            names[sha] = (row[0], row[1])
     return names
 
 
@@ -767,11 +773,12 @@ def item_detail(store: Store, process: Process, item_id: str, root: Path | str) 
             related = tuple(_record_from_row(r).view() for r in store.conn.execute(
                 f"SELECT {_RECORD_COLUMNS} FROM records WHERE code_hash = ? AND record_id <> ? ORDER BY record_id",
                 (row.code_hash, row.record_id)))
-        language = None
+        language, content = None, ()
         if page_rows and page_rows[0].layout_hash in layouts:
-            language = layouts[page_rows[0].layout_hash].language
+            layout = layouts[page_rows[0].layout_hash]
+            language, content = layout.language, tuple(p.page for p in layout.pages if p.kind != "back")
         return ItemDetail(item, row.view(), effective_decision(store, process, row.record_id), pages, related,
-                          questions, past, layout_language=language)
+                          questions, past, layout_language=language, content_pages=content)
     page = _page_by_item(store, _parse_id(item.id))
     assert page is not None
     names = _file_names(store, [page.input_sha256])
@@ -1119,6 +1126,23 @@ def decide(store: Store, process: Process, item_id: str, request: DecisionReques
     return get_item(store, process, item.id)
 
 
+def preview(store: Store, process: Process, item_id: str, request: DecisionRequest) -> EffectiveDecision:
+    """What a decision on a record would give by the rules, without storing anything: the
+    page warns before saving marks that overvote or go over the budget (the question, or
+    the ballot, would be invalid)."""
+    item = get_item(store, process, item_id)
+    if item.kind != "record":
+        raise InvalidInput(f"{item.id}: only a decision on a record can be previewed")
+    row = _record(store, item.record_id)
+    assert row is not None
+    body: dict[str, Any] = {}
+    if request.marks is not None:
+        body["marks"] = {q: list(v) for q, v in _check_marks(process, request.marks).items()}
+    if request.questions:
+        body["questions"] = list(request.questions)
+    return apply_decision(process, row.machine(), request.action, body)
+
+
 def confirm(store: Store, process: Process, item_id: str, reviewer: str, *, expected_version: int | None = None
             ) -> ReviewItem:
     """A second reviewer confirms the pending decision on `item_id`; from now on it is used."""
@@ -1408,6 +1432,6 @@ __all__ = [
     "ACTIONS", "BallotLookup", "ConfirmedComment", "DecisionRequest", "EffectiveDecision", "ItemDetail",
     "ReviewConflict", "ReviewDecision", "ReviewItem", "SecondReviewerNeeded", "UnknownItem", "apply_decision",
     "confirm", "confirmed_comments", "counts", "decide", "effective_decision", "effective_decisions", "get_item",
-    "history", "issue_token", "item_detail", "list_items", "lookup_ballot", "parse_marks", "reviewer_for_token",
+    "history", "issue_token", "item_detail", "list_items", "lookup_ballot", "parse_marks", "preview", "reviewer_for_token",
     "reviewers", "revoke_token", "undo",
 ]

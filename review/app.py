@@ -44,7 +44,7 @@ from hybrid import review
 from hybrid.definition import Process
 from hybrid.errors import HybridError, InvalidInput
 from hybrid.store import Store
-from review import i18n
+from review import evidence, i18n
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -331,13 +331,32 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
         data["mine_pending"] = bool(decision and decision.pending and decision.reviewer == session.reviewer)
         return data
 
+    def evidence_plans(found: review.ItemDetail) -> list[evidence.Plan | None]:
+        """What picture each page of the item gets: the whole sheet of an unreadable page, the
+        header with the code's last group for a code read by OCR, else the ballot page."""
+        layouts = pool.get().layouts()
+        plans: list[evidence.Plan | None] = []
+        for page in found.pages:
+            if not page.archived:
+                plans.append(None)
+                continue
+            variant = ("whole" if found.item.kind == "page" else
+                       "header" if "code_from_ocr" in page.reasons else "ballot")
+            plans.append(evidence.plan(page.source, variant, layouts, page.layout_hash, page.ballot_page))
+        return plans
+
     def detail(request: Request, session: Session) -> Response:
         store = pool.get()
         found = review.item_detail(store, process, request.path_params["item"], root)
         data = _plain(found)
         data["item"] = _item_json(found.item, session)
-        for index, page in enumerate(data["pages"]):
-            page["crop_url"] = f"/img/{found.item.id}/page/{index}.png" if page["crop"] else None
+        for index, (page, plan) in enumerate(zip(data["pages"], evidence_plans(found))):
+            if plan is not None:
+                page["crop"] = {"path": plan.name, "width": plan.width, "height": plan.height,
+                                "region_mm": list(plan.region_mm), "px_per_mm": plan.px_per_mm}
+                page["evidence"] = plan.variant
+            suffix = "jpg" if plan is not None else "png"
+            page["crop_url"] = f"/img/{found.item.id}/page/{index}.{suffix}" if page["crop"] else None
         if data.get("comment") and data["comment"].get("crop"):
             data["comment"]["crop_url"] = f"/img/{found.item.id}/comment.png"
         return _json(data)
@@ -353,21 +372,28 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
         store = pool.get()
         found = review.item_detail(store, process, request.path_params["item"], root)
         which = request.path_params["which"]
-        crop = None
+        crop, plan, page = None, None, None
         if which == "comment" and found.comment is not None:
             crop = found.comment.crop
         elif which.startswith("page/"):
             try:
                 index = int(which.removeprefix("page/"))
-                crop = found.pages[index].crop
+                page = found.pages[index]
+                crop, plan = page.crop, evidence_plans(found)[index]
             except (ValueError, IndexError):
                 crop = None
-        if crop is None:
+        path = None
+        if plan is not None and page is not None:
+            try:
+                path = evidence.render(root, page.archived, page.source, plan, store.layouts())
+            except evidence.NoEvidence:
+                path = None  # purged: the reader's own crop, if any, is all there is
+        if path is None and crop is not None:
+            path = (root / crop.path).resolve()
+        if path is None or not path.resolve().is_relative_to(root / "scans") or not path.is_file():
             return _problem(404, "not_found", "no image")
-        path = (root / crop.path).resolve()
-        if not path.is_relative_to(root / "scans") or not path.is_file():
-            return _problem(404, "not_found", "no image")
-        return FileResponse(path, media_type="image/png", headers={**SECURITY_HEADERS, "Cache-Control": "private, no-store"})
+        media = "image/jpeg" if path.suffix == ".jpg" else "image/png"
+        return FileResponse(path, media_type=media, headers={**SECURITY_HEADERS, "Cache-Control": "private, no-store"})
 
     # -- changes --
 
@@ -413,6 +439,10 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
                              expected_version=_version(data))
         return _json({"item": _item_json(item, session)})
 
+    def preview(request: Request, session: Session, data: dict[str, Any]) -> Response:
+        result = review.preview(pool.get(), process, request.path_params["item"], _decision_request(data))
+        return _json({"effective": result})
+
     def confirm(request: Request, session: Session, data: dict[str, Any]) -> Response:
         item = review.confirm(pool.get(), process, request.path_params["item"], session.reviewer,
                               expected_version=_version(data))
@@ -430,10 +460,12 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
         Route("/api/items/{item}", guarded(detail), methods=["GET"]),
         Route("/api/ballots/{serial}", guarded(ballot), methods=["GET"]),
         Route("/api/items/{item}/decide", guarded(decide, post=True), methods=["POST"]),
+        Route("/api/items/{item}/preview", guarded(preview, post=True), methods=["POST"]),
         Route("/api/items/{item}/confirm", guarded(confirm, post=True), methods=["POST"]),
         Route("/api/items/{item}/undo", guarded(undo, post=True), methods=["POST"]),
         Route("/logout", guarded(logout, post=True), methods=["POST"]),
         Route("/img/{item}/{which:path}.png", guarded(image), methods=["GET"]),
+        Route("/img/{item}/{which:path}.jpg", guarded(image), methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager
