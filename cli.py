@@ -556,6 +556,8 @@ def _as_json(value) -> str:
 def review_serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 for a small office network."),
     port: int = typer.Option(8090, "--port", help="TCP port."),
+    prerender: bool = typer.Option(True, "--prerender/--no-prerender",
+                                   help="Render the open items' scan pictures in the background (default)."),
 ) -> None:
     """Serve the review page for staff (German and English). / Prüfseite starten.
 
@@ -582,7 +584,8 @@ def review_serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print("[yellow]warning:[/] the page is reachable from the network over plain HTTP; "
                      "use it only on a trusted office network.", highlight=False)
-    uvicorn.run(create_app(ws.root, process, lambda: ws.open_store()), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(ws.root, process, lambda: ws.open_store(), prerender=prerender), host=host, port=port,
+                log_level="warning")
 
 
 @review_app.command("token")

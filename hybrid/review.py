@@ -36,6 +36,7 @@ choices; ``confirmed_comments`` the comment texts that may be published.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -391,7 +392,7 @@ def _version(store: Store, item_id: str) -> int:
     return int(row[0]) if row else 0
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # internal and never changed; not frozen: thousands are made per queue
 class _RecordRow:
     record_id: int
     channel: str
@@ -401,7 +402,12 @@ class _RecordRow:
     received_at: str | None
     status: str
     reasons: tuple[str, ...]
-    choices: dict[str, tuple[str, ...]]
+    choices_json: str | None
+
+    @functools.cached_property
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        """Parsed when asked for: the queue of thousands of items never needs them."""
+        return {q: tuple(v) for q, v in _loads(self.choices_json, {}).items()}
 
     def machine(self) -> rules.Decision:
         return rules.Decision(RecordState(self.status), tuple(_reasons(self.reasons)), dict(self.choices))
@@ -418,9 +424,14 @@ class _RecordRow:
 _RECORD_COLUMNS = "record_id, channel, code_hash, serial, source, received_at, status, reasons, choices"
 
 
+@functools.lru_cache(maxsize=4096)
+def _reason_list(text: str | None) -> tuple[str, ...]:
+    """A stored reasons list; the same few texts repeat over thousands of records."""
+    return tuple(_loads(text, []))
+
+
 def _record_from_row(row: tuple) -> _RecordRow:
-    choices = {q: tuple(v) for q, v in _loads(row[8], {}).items()}
-    return _RecordRow(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], tuple(_loads(row[7], [])), choices)
+    return _RecordRow(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], _reason_list(row[7]), row[8])
 
 
 def _record(store: Store, record_id: int) -> _RecordRow | None:
@@ -477,7 +488,8 @@ def _page_by_item(store: Store, match: re.Match[str]) -> _PageRow | None:
 # -- the items ---------------------------------------------------------------------------------
 
 
-def _group_of(reasons: Iterable[str]) -> str:
+@functools.lru_cache(maxsize=1024)
+def _group_of(reasons: tuple[str, ...]) -> str:
     present = set(reasons)
     for group in GROUP_ORDER:
         if group in present:
@@ -524,7 +536,8 @@ def _page_item(kind: str, page: _PageRow, active: ReviewDecision | None, version
                       page.serial, page.record_id, page.source, "paper", active)
 
 
-def _sort_key(item: ReviewItem) -> tuple:
+def queue_key(item: ReviewItem) -> tuple:
+    """Where an item stands in the queue: by group (GROUP_ORDER), then serial, then id."""
     group = GROUP_ORDER.index(item.group) if item.group in GROUP_ORDER else len(GROUP_ORDER)
     return (group, item.serial if item.serial is not None else 1 << 62, item.id)
 
@@ -584,7 +597,18 @@ def list_items(store: Store, process: Process, *, include_decided: bool = False)
         items.append(_page_item("c", page, active.get(item_id), versions.get(item_id, 0)))
     if not include_decided:
         items = [i for i in items if i.needs_person]
-    return sorted(items, key=_sort_key)
+    return sorted(items, key=queue_key)
+
+
+def items_with_scans(store: Store) -> set[str]:
+    """Ids of the record and page items whose pages have an archived scan to show."""
+    found = {f"r{row[0]}" for row in store.conn.execute(
+        "SELECT DISTINCT p.record_id FROM pages p JOIN inputs i ON i.sha256 = p.input_sha256 "
+        "WHERE p.record_id IS NOT NULL AND p.state = ? AND i.archived IS NOT NULL", (PageState.IDENTIFIED.value,))}
+    found |= {page_item_id("p", row[0]) for row in store.conn.execute(
+        "SELECT p.source FROM pages p JOIN inputs i ON i.sha256 = p.input_sha256 "
+        "WHERE p.state = ? AND i.archived IS NOT NULL", (PageState.UNREADABLE.value,))}
+    return found
 
 
 def _identify_decisions(store: Store) -> list[ReviewDecision]:
@@ -1432,6 +1456,7 @@ __all__ = [
     "ACTIONS", "BallotLookup", "ConfirmedComment", "DecisionRequest", "EffectiveDecision", "ItemDetail",
     "ReviewConflict", "ReviewDecision", "ReviewItem", "SecondReviewerNeeded", "UnknownItem", "apply_decision",
     "confirm", "confirmed_comments", "counts", "decide", "effective_decision", "effective_decisions", "get_item",
-    "history", "issue_token", "item_detail", "list_items", "lookup_ballot", "parse_marks", "preview", "reviewer_for_token",
+    "history", "issue_token", "item_detail", "items_with_scans", "list_items", "lookup_ballot", "parse_marks", "preview", "queue_key",
+    "reviewer_for_token",
     "reviewers", "revoke_token", "undo",
 ]

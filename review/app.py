@@ -183,8 +183,11 @@ def _problem(status: int, error: str, message: str, **extra: Any) -> JSONRespons
 # -- the app -------------------------------------------------------------------------------------
 
 
-def create_app(root: Path, process: Process, open_store: Callable[[], Store]) -> Starlette:
-    """The review app for the workspace at `root`; `open_store` opens one store connection."""
+def create_app(root: Path, process: Process, open_store: Callable[[], Store], *, prerender: bool = False
+               ) -> Starlette:
+    """The review app for the workspace at `root`; `open_store` opens one store connection.
+    With `prerender`, the pictures of open items are rendered in the background (first
+    those after the item a reviewer opened), so items open with their image at once."""
     root = Path(root).resolve()
     pool = StorePool(open_store)
     sessions = Sessions(pool.get().key)
@@ -313,16 +316,55 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
 
     # -- data --
 
+    # The queue of thousands of items is worked out once per change of the store: every
+    # scan page, message and decision appends to the audit chain and bumps an item version.
+    queue_cache: dict[str, Any] = {}
+    queue_lock = threading.Lock()
+
+    def store_mark(store: Store) -> tuple:
+        """(last audit entry, last decision, sum of item versions): changes with every write."""
+        return tuple(store.conn.execute(
+            "SELECT (SELECT MAX(seq) FROM audit), (SELECT MAX(decision_id) FROM review_decisions), "
+            "(SELECT SUM(version) FROM review_items)").fetchone())
+
+    def queue_items(store: Store) -> list[tuple[review.ReviewItem, dict[str, Any]]]:
+        """Every item with its queue entry, recomputed only when the store changed."""
+        mark = store_mark(store)
+        with queue_lock:
+            if queue_cache.get("mark") == mark:
+                return queue_cache["items"]
+        items = [(item, _queue_entry(item)) for item in review.list_items(store, process, include_decided=True)]
+        with queue_lock:
+            queue_cache.update(mark=mark, items=items)
+        return items
+
     def queue(request: Request, session: Session) -> Response:
-        store = pool.get()
-        everything = review.list_items(store, process, include_decided=True)
-        shown = everything if request.query_params.get("all") == "1" else [i for i in everything if i.needs_person]
+        everything = queue_items(pool.get())
+        show_all = request.query_params.get("all") == "1"
         groups: list[dict[str, Any]] = []
-        for item in shown:
+        counts = {"open": 0, "pending": 0, "decided": 0}
+        for item, entry in everything:
+            counts[item.status] = counts.get(item.status, 0) + 1
+            if not show_all and not item.needs_person:
+                continue
             if not groups or groups[-1]["group"] != item.group:
                 groups.append({"group": item.group, "items": []})
-            groups[-1]["items"].append(_item_json(item, session))
-        return _json({"counts": review.counts(everything), "groups": groups, "reviewer": session.reviewer})
+            if item.decision is not None and item.decision.pending:  # who may confirm depends on who asks
+                mine = item.decision.reviewer == session.reviewer
+                entry = {**entry, "can_confirm": not mine, "mine_pending": mine}
+            groups[-1]["items"].append(entry)
+        return JSONResponse({"counts": counts, "groups": groups, "reviewer": session.reviewer},
+                            headers=SECURITY_HEADERS)  # plain already: no _plain walk over thousands of items
+
+    def _queue_entry(item: review.ReviewItem) -> dict[str, Any]:
+        """What the queue shows of an item (the detail has the rest); built by hand, fast."""
+        decision = item.decision
+        return {"id": item.id, "kind": item.kind, "group": item.group, "reasons": list(item.reasons),
+                "status": item.status, "version": item.version, "serial": item.serial, "channel": item.channel,
+                "note": item.note,
+                "decision": None if decision is None else {
+                    "action": decision.action, "reviewer": decision.reviewer, "confirmed_by": decision.confirmed_by},
+                "can_confirm": False, "mine_pending": False}
 
     def _item_json(item: review.ReviewItem, session: Session) -> dict[str, Any]:
         data = _plain(item)
@@ -345,9 +387,23 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
             plans.append(evidence.plan(page.source, variant, layouts, page.layout_hash, page.ballot_page))
         return plans
 
+    def render_item(item_id: str) -> None:
+        found = review.item_detail(pool.get(), process, item_id, root)
+        layouts = pool.get().layouts()
+        for page, plan in zip(found.pages, evidence_plans(found)):
+            if plan is not None:
+                evidence.render(root, page.archived, page.source, plan, layouts)
+
+    prerenderer = evidence.Prerenderer(render_item) if prerender else None
+
     def detail(request: Request, session: Session) -> Response:
         store = pool.get()
         found = review.item_detail(store, process, request.path_params["item"], root)
+        if prerenderer is not None:
+            order = [item.id for item, _ in queue_items(store) if item.needs_person]
+            if found.item.id in order:
+                at = order.index(found.item.id)
+                prerenderer.soon(order[at + 1:at + 4])
         data = _plain(found)
         data["item"] = _item_json(found.item, session)
         for index, (page, plan) in enumerate(zip(data["pages"], evidence_plans(found))):
@@ -433,10 +489,29 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
             raise InvalidInput("send the item's version you decided on (\"version\": N)")
         return version
 
+    def changing(store: Store, change: Callable[[], review.ReviewItem], new_decision: bool) -> review.ReviewItem:
+        """Run one decision, confirmation or undo; when it was the only write in between (one
+        audit entry, one version) and touched no other item, patch the cached queue instead
+        of working out thousands of items again."""
+        before = store_mark(store)
+        item = change()
+        after = store_mark(store)
+        alone = (after[0] == (before[0] or 0) + 1 and after[2] == (before[2] or 0) + 1
+                 and (after[1] or 0) == (before[1] or 0) + int(new_decision))
+        isolated = item.kind == "record" and "cross_channel_conflict" not in item.reasons
+        with queue_lock:
+            if alone and isolated and queue_cache.get("mark") == before:
+                rest = [pair for pair in queue_cache["items"] if pair[0].id != item.id]
+                rest.append((item, _queue_entry(item)))
+                rest.sort(key=lambda pair: review.queue_key(pair[0]))
+                queue_cache.update(mark=after, items=rest)
+        return item
+
     def decide(request: Request, session: Session, data: dict[str, Any]) -> Response:
         decision = _decision_request(data)
-        item = review.decide(pool.get(), process, request.path_params["item"], decision, session.reviewer,
-                             expected_version=_version(data))
+        store = pool.get()
+        item = changing(store, lambda: review.decide(store, process, request.path_params["item"], decision,
+                                                     session.reviewer, expected_version=_version(data)), True)
         return _json({"item": _item_json(item, session)})
 
     def preview(request: Request, session: Session, data: dict[str, Any]) -> Response:
@@ -444,13 +519,15 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
         return _json({"effective": result})
 
     def confirm(request: Request, session: Session, data: dict[str, Any]) -> Response:
-        item = review.confirm(pool.get(), process, request.path_params["item"], session.reviewer,
-                              expected_version=_version(data))
+        store = pool.get()
+        item = changing(store, lambda: review.confirm(store, process, request.path_params["item"], session.reviewer,
+                                                      expected_version=_version(data)), False)
         return _json({"item": _item_json(item, session)})
 
     def undo(request: Request, session: Session, data: dict[str, Any]) -> Response:
-        item = review.undo(pool.get(), process, request.path_params["item"], session.reviewer,
-                           expected_version=_version(data))
+        store = pool.get()
+        item = changing(store, lambda: review.undo(store, process, request.path_params["item"], session.reviewer,
+                                                   expected_version=_version(data)), False)
         return _json({"item": _item_json(item, session)})
 
     routes = [
@@ -470,7 +547,13 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        if prerenderer is not None:
+            with_scans = review.items_with_scans(pool.get())
+            prerenderer.start([item.id for item, _ in queue_items(pool.get())
+                               if item.needs_person and item.id in with_scans])
         yield
+        if prerenderer is not None:
+            prerenderer.stop()
         pool.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -221,3 +221,58 @@ def render(root: Path, archived: str | None, source: str, plan_: Plan, layouts: 
 def _lock_for(name: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(name, threading.Lock())
+
+
+class Prerenderer:
+    """Renders pictures before anyone asks, in one background thread, so an item opens with
+    its image at once: first the items right after the one a reviewer opened (they work
+    down the queue), then every open item in queue order. `job(item_id)` renders the
+    pictures of one item; a failing job is skipped (the page renders on demand anyway)."""
+
+    def __init__(self, job) -> None:
+        import collections
+
+        self._job = job
+        self._urgent: collections.deque[str] = collections.deque()
+        self._backlog: collections.deque[str] = collections.deque()
+        self._done: set[str] = set()
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="evidence-prerender", daemon=True)
+
+    def start(self, backlog) -> None:
+        with self._wake:
+            self._backlog.extend(backlog)
+        self._thread.start()
+
+    def soon(self, item_ids) -> None:
+        with self._wake:
+            for item_id in reversed(list(item_ids)):
+                if item_id not in self._done:
+                    self._urgent.appendleft(item_id)
+            self._wake.notify()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _next(self) -> str | None:
+        with self._wake:
+            while not self._stopped and not self._urgent and not self._backlog:
+                self._wake.wait()
+            if self._stopped:
+                return None
+            return (self._urgent or self._backlog).popleft()
+
+    def _run(self) -> None:
+        while (item_id := self._next()) is not None:
+            if item_id in self._done:
+                continue
+            try:
+                self._job(item_id)
+            except Exception:  # noqa: BLE001 - best effort: the page renders on demand
+                pass
+            self._done.add(item_id)

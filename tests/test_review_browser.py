@@ -71,8 +71,9 @@ def server(review_workspace):
     store.close()
 
 
-def open_as(browser, base: str, token: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 940}, locale="de-DE")
+def open_as(browser, base: str, token: str, width: int = 1400, height: int = 940):
+    """A reviewer's page in a fresh browser context of `width` × `height` px, logged in."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="de-DE")
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []

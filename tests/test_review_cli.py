@@ -4,10 +4,10 @@ wrong option, an unknown item, or someone else decided first."""
 
 from __future__ import annotations
 
-import pytest
-
 import json
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 from hybrid import review
 from hybrid.states import RecordState

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_review_browser import browser, items_in, server, show, wait_for  # noqa: F401 - fixtures
+from test_review_browser import browser, items_in, open_as, server, show, wait_for  # noqa: F401 - fixtures
 
 from hybrid import review
 
@@ -73,16 +73,7 @@ def overlapping(parts: dict) -> list[str]:
 
 
 def reviewer_page(browser, base: str, token: str, width: int):  # noqa: F811 - the fixture
-    context = browser.new_context(viewport={"width": width, "height": 900 if width > 500 else 844},
-                                  locale="de-DE", device_scale_factor=1)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/?token={token}")
-    page.wait_for_selector("#item-title")
-    page.errors = errors
-    return page
+    return open_as(browser, base, token, width, 900 if width > 500 else 844)
 
 
 def open_by_address(page, base: str, item_id: str) -> None:
