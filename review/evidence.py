@@ -75,7 +75,7 @@ def _rect(r: Rect) -> tuple[float, float, float, float]:
 
 def _furniture(layouts: Mapping[str, Layout]) -> tuple[Rect | None, Rect | None, tuple[Rect, ...]]:
     """(QR, code text, corner squares) where every layout prints them (DESIGN §5)."""
-    pages = [p for h in sorted(layouts) for p in layouts[h].pages]
+    pages = [p for h in sorted(layouts) for p in layouts[h].pages if p.kind in ("front", "continuation", "back")]
     qr = next((p.qr for p in pages if p.qr is not None), None)
     code = next((p.code_text for p in pages if p.code_text is not None), None)
     fiducials = next((list(p.fiducials) for p in pages if len(p.fiducials) == 4), [])
