@@ -41,7 +41,7 @@ REASONS: Mapping[str, Mapping[str, str]] = {
         "cross_channel_conflict": "Widerspruch Papier/SMS/Telefon", "missing_page": "Seite fehlt",
         "late": "zu spät", "early": "zu früh", "void_code": "gesperrter Code", "unknown_code": "unbekannter Code",
         "other_process": "anderes Verfahren", "test_ballot": "Testzettel", "not_a_ballot": "kein Stimmzettel",
-        "back_side": "Rückseite", "blank_page": "leere Seite", "rescan": "erneut eingelesen", "no_code": "kein Code",
+        "back_side": "Rückseite", "cover_letter": "Anschreiben", "blank_page": "leere Seite", "rescan": "erneut eingelesen", "no_code": "kein Code",
         "blank_ballot": "leerer Stimmzettel", "invalid_content": "ungültiger Inhalt",
     },
     "en": {
@@ -51,7 +51,8 @@ REASONS: Mapping[str, Mapping[str, str]] = {
         "photocopy": "twice with other marks (a copy?)", "cross_channel_conflict": "paper/SMS/phone conflict",
         "missing_page": "page missing", "late": "late", "early": "early", "void_code": "void code",
         "unknown_code": "unknown code", "other_process": "another process", "test_ballot": "test ballot",
-        "not_a_ballot": "not a ballot", "back_side": "back side", "blank_page": "blank page",
+        "not_a_ballot": "not a ballot", "back_side": "back side", "cover_letter": "cover letter",
+        "blank_page": "blank page",
         "rescan": "scanned again", "no_code": "no code", "blank_ballot": "blank ballot",
         "invalid_content": "invalid content",
     },

@@ -56,7 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choices": "Auswahl",
         "none_chosen": "keine Auswahl",
         "received": "Eingang",
-        "status": "Status",
+        "status": "Stand",
         "a_accept": "Wie gelesen übernehmen",
         "a_marks": "Kreuze setzen",
         "a_save_marks": "Kreuze speichern",
