@@ -172,9 +172,16 @@ def main() -> None:
                 queue_times.append(elapsed)
                 size = len(response.content)
                 open_items = response.json()["counts"]["open"]
-            # After every change of the store (here: a decision and its undo) the queue is worked out again.
-            victim = response.json()["groups"][-1]["items"][-1]
+            # After a decision on this page the queue is patched; after a change made elsewhere
+            # (another workstation, the CLI, a scan) it is worked out again.
+            from hybrid import review
+            from hybrid.workspace import Workspace
+
+            victim = next(i for g in response.json()["groups"] if g["group"] == "overvote" for i in g["items"])
             version = victim["version"]
+            other = Workspace(root).open_store()
+            process = Workspace(root).process
+            elsewhere_times = []
             for _ in range(max(5, args.rounds // 3)):
                 for action, body in (("decide", {"action": "reject"}), ("undo", {})):
                     done = client.post(f"/api/items/{victim['id']}/{action}", json={**body, "version": version})
@@ -182,6 +189,12 @@ def main() -> None:
                     version += 1
                 elapsed, response = timed(client, "/api/queue")
                 changed_times.append(elapsed)
+                review.decide(other, process, victim["id"], review.DecisionRequest("reject"), "Elsewhere")
+                review.undo(other, process, victim["id"], "Elsewhere")
+                version += 2
+                elapsed, response = timed(client, "/api/queue")
+                elsewhere_times.append(elapsed)
+            other.close()
             scanned = []
             for item_id in scanned_items:
                 elapsed, detail = timed(client, f"/api/items/{item_id}")
@@ -200,7 +213,8 @@ def main() -> None:
             server.terminate()
             server.wait(10)
     print(f"queue with {open_items} open items ({size / 1024:.0f} KiB JSON): {summary(queue_times)}")
-    print(f"queue right after a decision (worked out again): {summary(changed_times)}")
+    print(f"queue right after a decision on the page (patched): {summary(changed_times)}")
+    print(f"queue right after a change made elsewhere (worked out again): {summary(elsewhere_times)}")
     how = "rendered from the scan on demand" if args.no_prerender else "as `review serve` does, pre-rendering"
     print(f"item + its pictures, first view ({how}): {summary(cold)}")
     print(f"item + its pictures, again (cached under scans/crops/): {summary(warm)}")
@@ -208,6 +222,7 @@ def main() -> None:
     print(f"| {date.today().isoformat()} | {open_items} | {statistics.median(queue_times) * 1000:.0f} ms "
           f"(p95 {sorted(queue_times)[int(0.95 * (len(queue_times) - 1))] * 1000:.0f} ms) | "
           f"{statistics.median(changed_times) * 1000:.0f} ms (max {max(changed_times) * 1000:.0f} ms) | "
+          f"{statistics.median(elsewhere_times) * 1000:.0f} ms (max {max(elsewhere_times) * 1000:.0f} ms) | "
           f"{statistics.median(cold) * 1000:.0f} ms (max {max(cold) * 1000:.0f} ms) | "
           f"{statistics.median(warm) * 1000:.0f} ms (max {max(warm) * 1000:.0f} ms) | {machine_line()} |")
 

@@ -135,6 +135,11 @@ def _page_image(archived: Path, page_no: int) -> np.ndarray:
                 raise NoEvidence(f"{archived.name} has no page {page_no}")
             page = pdf[page_no - 1]
             try:
+                embedded = _lone_jpeg(page)
+                if embedded is not None:
+                    decoded = cv2.imdecode(np.frombuffer(embedded, np.uint8), cv2.IMREAD_GRAYSCALE)
+                    if decoded is not None:
+                        return decoded
                 bitmap = page.render(scale=RENDER_DPI / 72, grayscale=True)
                 array = np.array(bitmap.to_numpy(), copy=True)
             finally:
@@ -148,6 +153,24 @@ def _page_image(archived: Path, page_no: int) -> np.ndarray:
         if page.page_no == page_no:
             return load_page_image(page)
     raise NoEvidence(f"{archived.name} has no page {page_no}")
+
+
+def _lone_jpeg(page) -> bytes | None:
+    """The JPEG bytes of a scanner's page: one upright JPEG image and nothing else (a third
+    of the time pdfium takes to render it). Anything else is rendered."""
+    import pypdfium2.raw as pdfium_c
+
+    if page.get_rotation() != 0:
+        return None
+    objects = list(page.get_objects())
+    if len(objects) != 1 or objects[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        return None
+    image = objects[0]
+    a, b, c, d, _, _ = image.get_matrix().get()
+    if b or c or a <= 0 or d <= 0 or image.get_filters() != ["DCTDecode"]:
+        return None
+    data = image.get_data(decode_simple=False)
+    return bytes(data) if bytes(data[:2]) == b"\xff\xd8" else None
 
 
 def _frame(gray: np.ndarray, fiducials: tuple[Rect, ...], qr: Rect | None):
