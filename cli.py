@@ -538,17 +538,12 @@ def sms_import(
 
 
 def _reviewer_or_default(reviewer: Optional[str]) -> str:
-    """--reviewer, else $HYBRID_REVIEWER, else the login name: every decision carries a name."""
-    import getpass
-
-    name = reviewer or os.environ.get("HYBRID_REVIEWER")
+    """--reviewer, else $HYBRID_REVIEWER: every decision carries a real person's name, never
+    the computer's login name by accident."""
+    name = " ".join((reviewer or os.environ.get("HYBRID_REVIEWER") or "").split())
     if not name:
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):
-            name = ""
-    if not name:
-        raise InvalidInput("say who decides: --reviewer NAME (or set HYBRID_REVIEWER)")
+        raise InvalidInput("say who decides: --reviewer \"Anna Weber\" (or set HYBRID_REVIEWER once in your shell); "
+                           "the decision is recorded under that name")
     return name
 
 
@@ -571,6 +566,8 @@ def _as_json(value) -> str:
 def review_serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 for a small office network."),
     port: int = typer.Option(8090, "--port", help="TCP port."),
+    prerender: bool = typer.Option(True, "--prerender/--no-prerender",
+                                   help="Render the open items' scan pictures in the background (default)."),
 ) -> None:
     """Serve the review page for staff (German and English). / Prüfseite starten.
 
@@ -597,7 +594,8 @@ def review_serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print("[yellow]warning:[/] the page is reachable from the network over plain HTTP; "
                      "use it only on a trusted office network.", highlight=False)
-    uvicorn.run(create_app(ws.root, process, lambda: ws.open_store()), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(ws.root, process, lambda: ws.open_store(), prerender=prerender), host=host, port=port,
+                log_level="warning")
 
 
 @review_app.command("token")
@@ -642,6 +640,7 @@ def review_list(
     import dataclasses
 
     from hybrid import review as review_mod
+    from hybrid import state_texts as words
 
     ws = workspace()
     process = ws.process
@@ -657,15 +656,9 @@ def review_list(
         for column in ("Group", "Item", "Serial", "Reasons", "Status", "Decision"):
             table.add_column(column)
         for item in shown:
-            decision = ""
-            if item.decision is not None:
-                decision = f"{item.decision.action} by {item.decision.reviewer}"
-                if item.decision.confirmed_by:
-                    decision += f", confirmed by {item.decision.confirmed_by}"
-            elif item.note:
-                decision = item.note.replace("resolved_by:", "settled by ").replace("reread", "re-read: decide again")
-            table.add_row(item.group, item.id, "" if item.serial is None else str(item.serial),
-                          ", ".join(item.reasons), item.status, decision)
+            table.add_row(words.text("group", item.group), item.id, "" if item.serial is None else str(item.serial),
+                          words.joined("reason", item.reasons), words.text("item_status", item.status),
+                          _decision_words(item))
         console.print(table)
     if counts["open"] or counts["pending"]:
         raise typer.Exit(ExitCode.NEEDS_PERSON)
@@ -689,44 +682,119 @@ def review_show(
     if as_json:
         typer.echo(_as_json(detail))
         return
+    _print_item(detail)
+
+
+def _decision_words(item) -> str:
+    """Who decided what on a review item, in the catalogue's words."""
+    from hybrid import state_texts as words
+
+    if item.decision is not None:
+        text = f"{words.text('action', item.decision.action)} by {item.decision.reviewer}"
+        if item.decision.confirmed_by:
+            text += f", confirmed by {item.decision.confirmed_by}"
+        return text
+    if item.note and item.note.startswith("resolved_by:"):
+        return f"settled by {item.note.removeprefix('resolved_by:')}"
+    return "re-read after the decision: decide again" if item.note == "reread" else ""
+
+
+def _choices_words(detail, choices) -> str:
+    """Choices as printed numbers with their text: `q1: 2 Für Gastronomie …`."""
+    by_option = {(q.id, o.id): o for q in detail.questions for o in q.options}
+    parts = []
+    for question, options in sorted(choices.items()):
+        shown = [f"{by_option[(question, o)].number} {_first_text(by_option[(question, o)].text)}"
+                 if (question, o) in by_option else o for o in options]
+        if shown:
+            parts.append(f"{question}: " + "; ".join(shown))
+    return " · ".join(parts) or "no choice"
+
+
+def _first_text(texts) -> str:
+    from hybrid import state_texts as words
+
+    return texts.get(words.cli_language()) or next(iter(texts.values()), "")
+
+
+def _print_item(detail) -> None:
+    """`review show`: the item, each page's boxes as a table, the history, what is in force."""
+    from rich import box as boxes
+
+    from hybrid import state_texts as words
+
     item = detail.item
-    console.print(f"[bold]{item.id}[/] ({item.kind}) — {item.status}, version {item.version}; "
-                  f"reasons: {', '.join(item.reasons) or '–'}", highlight=False)
+    head = Table(box=boxes.SIMPLE, show_header=False, title=f"[bold]{item.id}[/]", title_justify="left")
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("Status", f"{words.text('item_status', item.status)} (version {item.version})")
+    head.add_row("Reasons", words.joined("reason", item.reasons))
     if detail.record is not None:
         rec = detail.record
-        console.print(f"Record {rec.record_id}: {rec.channel}, serial {rec.serial}, received {rec.received_at}, "
-                      f"machine: {rec.status} {dict(rec.choices)}", highlight=False)
+        head.add_row("Record", f"r{rec.record_id}: {words.text('channel', rec.channel)}, serial {rec.serial or '–'}, "
+                               f"received {rec.received_at or '–'}")
+        head.add_row("Machine", f"{words.text('record_state', rec.status)} — {_choices_words(detail, rec.choices)}")
+    if detail.effective is not None:
+        e = detail.effective
+        extra = " (invalid ballot)" if e.invalid_ballot else ""
+        if e.invalid_questions:
+            extra += f" (invalid questions: {', '.join(e.invalid_questions)})"
+        head.add_row("In force", f"{words.text('record_state', e.state.value)}{extra} — "
+                                 f"{_choices_words(detail, e.choices)} ({'review' if e.by_review else 'machine'})")
+    decided = _decision_words(item)
+    if decided:
+        head.add_row("Decision", decided)
+    console.print(head)
+    texts = {(q.id, o.id): _first_text(o.text) for q in detail.questions for o in q.options}
     for page in detail.pages:
-        console.print(f"Page {page.ballot_page or '?'} — {page.file_name or page.source} #{page.page_no}"
-                      f" ({page.state}){' — ' + page.message if page.message else ''}", highlight=False)
-        for box in page.boxes:
-            fill = "" if box.fill is None else f" {box.fill:.1%}"
-            flag = "  ← look here" if box.doubtful else ""
-            console.print(f"  {box.number:>3} {box.question}={box.option}: {box.state or 'not read'}{fill}{flag}",
-                          highlight=False)
+        if not page.boxes:
+            console.print(f"Page {page.ballot_page or '?'} — {page.file_name or page.source} #{page.page_no} "
+                          f"({words.text('page_state', page.state)}): no boxes", highlight=False)
+            continue
+        table = Table(title=f"Page {page.ballot_page or '?'} — {page.file_name or page.source} #{page.page_no} "
+                            f"({words.text('page_state', page.state)})", title_justify="left", box=boxes.SIMPLE_HEAD)
+        for column, justify in (("No.", "right"), ("Option", "left"), ("Read as", "left"), ("Fill", "right"),
+                                ("Ink beside", "right"), ("", "left")):
+            table.add_column(column, justify=justify)
+        for b in page.boxes:
+            table.add_row(str(b.number), f"{b.question}: {texts.get((b.question, b.option), b.option)}",
+                          words.text("mark_state", b.state), "" if b.fill is None else f"{b.fill:.0%}",
+                          "" if b.ring_ink is None else f"{b.ring_ink:.0%}",
+                          "[bold yellow]← look here[/]" if b.doubtful else "")
+        console.print(table)
     for other in detail.related:
-        console.print(f"Same code: r{other.record_id} ({other.channel}) {other.status} {dict(other.choices)}",
+        console.print(f"Same code: r{other.record_id} ({words.text('channel', other.channel)}) "
+                      f"{words.text('record_state', other.status)} — {_choices_words(detail, other.choices)}",
                       highlight=False)
     if detail.comment is not None:
         c = detail.comment
-        console.print(f"Comment suggestion: {c.suggestion!r} (confidence {c.confidence}); decided: {c.text!r}"
-                      f"{' — personal data' if c.personal_data else ''}", highlight=False)
-    for d in detail.history:
-        line = f"  #{d.decision_id} {d.decided_at} {d.action} by {d.reviewer} {dict(d.body)}"
-        if d.confirmed_by:
-            line += f"; confirmed by {d.confirmed_by}"
-        elif d.pending:
-            line += "; awaiting a second reviewer"
-        if d.undone_by:
-            line += f"; undone by {d.undone_by}"
-        console.print(line, highlight=False)
-    if detail.effective is not None:
-        e = detail.effective
-        console.print(f"In force: {e.state.value} {dict(e.choices)}"
-                      f"{' (review)' if e.by_review else ' (machine)'}"
-                      f"{' invalid ballot' if e.invalid_ballot else ''}"
-                      f"{' invalid questions ' + ', '.join(e.invalid_questions) if e.invalid_questions else ''}",
-                      highlight=False)
+        console.print(f"Comment — suggestion: {c.suggestion or '(none)'}"
+                      + (f" (confidence {c.confidence:.0f})" if c.confidence is not None else "")
+                      + f"; decided: {c.text or '–'}" + (" — personal data" if c.personal_data else ""), highlight=False)
+    if detail.history:
+        past = Table(title="History", title_justify="left", box=boxes.SIMPLE_HEAD)
+        for column in ("#", "When", "Decision", "By", "Details", "Then"):
+            past.add_column(column)
+        for d in detail.history:
+            then = []
+            if d.confirmed_by:
+                then.append(f"confirmed by {d.confirmed_by}")
+            elif d.pending:
+                then.append("awaiting a second reviewer")
+            if d.undone_by:
+                then.append(f"undone by {d.undone_by}")
+            details = ""
+            if d.body.get("marks") is not None:
+                details = _choices_words(detail, d.body["marks"])
+            elif d.body.get("serial"):
+                details = f"serial {d.body['serial']}, page {d.body.get('page')}"
+            elif d.body.get("questions"):
+                details = ", ".join(d.body["questions"])
+            elif d.body.get("text"):
+                details = d.body["text"][:60]
+            past.add_row(str(d.decision_id), d.decided_at, words.text("action", d.action), d.reviewer, details,
+                         "; ".join(then))
+        console.print(past)
 
 
 @review_app.command("decide")
@@ -742,7 +810,7 @@ def review_decide(
     text: Optional[str] = typer.Option(None, "--text", help="Comment: the corrected text."),
     personal_data: bool = typer.Option(False, "--personal-data", help="Comment: contains personal data."),
     confirm: bool = typer.Option(False, "--confirm", help="Confirm the pending decision as a second reviewer."),
-    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Who decides (default $HYBRID_REVIEWER, login)."),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Who decides (required, or $HYBRID_REVIEWER)."),
     version: Optional[int] = typer.Option(None, "--version", help="Decide over an existing decision seen at VERSION."),
 ) -> None:
     """Decide one item. / Einen Eintrag entscheiden.
@@ -793,7 +861,7 @@ def review_decide(
 @review_app.command("undo")
 def review_undo(
     item_id: str = typer.Argument(..., metavar="ITEM", help="The item whose latest decision to undo."),
-    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Who undoes it (default $HYBRID_REVIEWER, login)."),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Who undoes it (required, or $HYBRID_REVIEWER)."),
     version: Optional[int] = typer.Option(None, "--version", help="Only if the item is still at VERSION."),
 ) -> None:
     """Undo the latest decision on ITEM (it stays in the history and the audit chain).
@@ -961,6 +1029,7 @@ def status(
 def _print_status(result) -> None:
     from rich import box
 
+    from hybrid import state_texts as words
     from hybrid.states import PageState, RecordState
 
     console.print(f"[bold]{result.process_id}[/] ({result.kind}, identity {result.identity}): open {result.opens} → "
@@ -983,21 +1052,22 @@ def _print_status(result) -> None:
     records.add_column("total", justify="right")
     for state in RecordState:
         counts = [c.states[state.value] for c in result.records]
-        records.add_row(state.value, *map(str, counts), str(sum(counts)))
+        records.add_row(words.text("record_state", state.value), *map(str, counts), str(sum(counts)))
     records.add_row("[bold]total[/]", *(f"[bold]{c.total}[/]" for c in result.records),
                     f"[bold]{sum(c.total for c in result.records)}[/]")
     console.print(records)
     for channel in result.records:
         if channel.reasons:
             console.print(f"Reasons ({channel.channel}): "
-                          + ", ".join(f"{reason} {n}" for reason, n in channel.reasons.items()), highlight=False)
+                          + ", ".join(f"{words.text('reason', reason)} {n}" for reason, n in channel.reasons.items()),
+                          highlight=False)
     ballots, phones = result.ballots, result.phones
     console.print(f"Ballots printed: {ballots['issued'] + ballots['void']} (issued {ballots['issued']}, "
                   f"void {ballots['void']})", highlight=False)
     console.print(f"SMS stored: {phones.sms_messages} (deleted at Twilio {phones.sms_deleted_at_twilio}); "
                   f"calls: {phones.voice_calls} (deleted at Twilio {phones.calls_deleted_at_twilio})", highlight=False)
     review = result.review
-    waiting = ", ".join(f"{group} {n}" for group, n in result.review_waiting.items())
+    waiting = ", ".join(f"{words.text('group', group)} {n}" for group, n in result.review_waiting.items())
     console.print(f"Review: {review.get('open', 0)} open, {review.get('pending', 0)} awaiting a second reviewer, "
                   f"{review.get('decided', 0)} decided" + (f" — waiting: {waiting}" if waiting else ""),
                   highlight=False)

@@ -52,7 +52,7 @@ ProviderKind = Literal["message", "call"]  # what `ProviderEraser.delete` delete
 PLACEHOLDER_PREFIX = "purged-"
 CHUNK = 500  # rows per write transaction
 _ARCHIVED = re.compile(r"^[0-9a-f]{64}\.[A-Za-z0-9]+(\.partial)?$")  # ocr.batch.archive's names
-_CROP = re.compile(r"^[0-9a-f]{16}-p[0-9]+-(review|comment)\.png$")  # ocr.batch's crop names
+_CROP = re.compile(r"^[0-9a-f]{16}-p[0-9]+-(review\.png|comment\.png|evidence-[a-z]+-[0-9a-f]{8}\.jpg)$")  # crops of ocr.batch and review.evidence
 
 
 class RetentionNotOver(InvalidInput):

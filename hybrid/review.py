@@ -36,6 +36,7 @@ choices; ``confirmed_comments`` the comment texts that may be published.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -225,6 +226,8 @@ class PageView:
     crop: CropView | None
     message: str | None
     comment_rect: tuple[float, float, float, float] | None = None
+    archived: str | None = None  # the scanned input's copy under scans/ (relative to the workspace)
+    layout_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +279,7 @@ class ItemDetail:
     history: tuple[ReviewDecision, ...]
     comment: CommentView | None = None
     layout_language: str | None = None
+    content_pages: tuple[int, ...] = ()  # the ballot's pages with boxes or a comment (to tell which are missing)
 
 
 @dataclass(frozen=True)
@@ -388,7 +392,7 @@ def _version(store: Store, item_id: str) -> int:
     return int(row[0]) if row else 0
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # internal and never changed; not frozen: thousands are made per queue
 class _RecordRow:
     record_id: int
     channel: str
@@ -398,7 +402,12 @@ class _RecordRow:
     received_at: str | None
     status: str
     reasons: tuple[str, ...]
-    choices: dict[str, tuple[str, ...]]
+    choices_json: str | None
+
+    @functools.cached_property
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        """Parsed when asked for: the queue of thousands of items never needs them."""
+        return {q: tuple(v) for q, v in _loads(self.choices_json, {}).items()}
 
     def machine(self) -> rules.Decision:
         return rules.Decision(RecordState(self.status), tuple(_reasons(self.reasons)), dict(self.choices))
@@ -415,9 +424,14 @@ class _RecordRow:
 _RECORD_COLUMNS = "record_id, channel, code_hash, serial, source, received_at, status, reasons, choices"
 
 
+@functools.lru_cache(maxsize=4096)
+def _reason_list(text: str | None) -> tuple[str, ...]:
+    """A stored reasons list; the same few texts repeat over thousands of records."""
+    return tuple(_loads(text, []))
+
+
 def _record_from_row(row: tuple) -> _RecordRow:
-    choices = {q: tuple(v) for q, v in _loads(row[8], {}).items()}
-    return _RecordRow(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], tuple(_loads(row[7], [])), choices)
+    return _RecordRow(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], _reason_list(row[7]), row[8])
 
 
 def _record(store: Store, record_id: int) -> _RecordRow | None:
@@ -474,7 +488,8 @@ def _page_by_item(store: Store, match: re.Match[str]) -> _PageRow | None:
 # -- the items ---------------------------------------------------------------------------------
 
 
-def _group_of(reasons: Iterable[str]) -> str:
+@functools.lru_cache(maxsize=1024)
+def _group_of(reasons: tuple[str, ...]) -> str:
     present = set(reasons)
     for group in GROUP_ORDER:
         if group in present:
@@ -521,7 +536,8 @@ def _page_item(kind: str, page: _PageRow, active: ReviewDecision | None, version
                       page.serial, page.record_id, page.source, "paper", active)
 
 
-def _sort_key(item: ReviewItem) -> tuple:
+def queue_key(item: ReviewItem) -> tuple:
+    """Where an item stands in the queue: by group (GROUP_ORDER), then serial, then id."""
     group = GROUP_ORDER.index(item.group) if item.group in GROUP_ORDER else len(GROUP_ORDER)
     return (group, item.serial if item.serial is not None else 1 << 62, item.id)
 
@@ -581,7 +597,18 @@ def list_items(store: Store, process: Process, *, include_decided: bool = False)
         items.append(_page_item("c", page, active.get(item_id), versions.get(item_id, 0)))
     if not include_decided:
         items = [i for i in items if i.needs_person]
-    return sorted(items, key=_sort_key)
+    return sorted(items, key=queue_key)
+
+
+def items_with_scans(store: Store) -> set[str]:
+    """Ids of the record and page items whose pages have an archived scan to show."""
+    found = {f"r{row[0]}" for row in store.conn.execute(
+        "SELECT DISTINCT p.record_id FROM pages p JOIN inputs i ON i.sha256 = p.input_sha256 "
+        "WHERE p.record_id IS NOT NULL AND p.state = ? AND i.archived IS NOT NULL", (PageState.IDENTIFIED.value,))}
+    found |= {page_item_id("p", row[0]) for row in store.conn.execute(
+        "SELECT p.source FROM pages p JOIN inputs i ON i.sha256 = p.input_sha256 "
+        "WHERE p.state = ? AND i.archived IS NOT NULL", (PageState.UNREADABLE.value,))}
+    return found
 
 
 def _identify_decisions(store: Store) -> list[ReviewDecision]:
@@ -687,8 +714,8 @@ def _doubtful_boxes(process: Process, boxes: list[dict], page_reasons: set[str])
     return doubtful
 
 
-def _page_view(process: Process, layouts: Mapping[str, Layout], page: _PageRow, names: Mapping[str, str],
-               root: Path) -> PageView:
+def _page_view(process: Process, layouts: Mapping[str, Layout], page: _PageRow,
+               names: Mapping[str, tuple[str, str | None]], root: Path) -> PageView:
     layout = layouts.get(page.layout_hash) if page.layout_hash else None
     layout_page = None
     if layout is not None and page.ballot_page is not None and 1 <= page.ballot_page <= len(layout.pages):
@@ -705,12 +732,14 @@ def _page_view(process: Process, layouts: Mapping[str, Layout], page: _PageRow, 
     if page.review_crop:
         crop = _crop_view(root, page.review_crop, layout, page.ballot_page, page.reading)
     comment = layout_page.comment if layout_page else None
+    name, archived = names.get(page.input_sha256, (None, None))
     return PageView(
-        source=page.source, file_name=names.get(page.input_sha256), page_no=page.page_no, batch=page.batch,
+        source=page.source, file_name=name, page_no=page.page_no, batch=page.batch,
         state=page.state, reasons=page.reasons, ballot_page=page.ballot_page,
         page_size_mm=tuple(layout.page_size_mm) if layout else (210.0, 297.0), boxes=tuple(boxes), crop=crop,
         message=page.message,
         comment_rect=(comment.x, comment.y, comment.w, comment.h) if comment else None,
+        archived=archived, layout_hash=page.layout_hash,
     )
 
 
@@ -723,12 +752,13 @@ def _crop_view(root: Path, path: str, layout: Layout | None, ballot_page: int | 
     return CropView(path, size[0], size[1], region, res)
 
 
-def _file_names(store: Store, shas: Iterable[str]) -> dict[str, str]:
-    names: dict[str, str] = {}
+def _file_names(store: Store, shas: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """sha256 → (the file's name as scanned, its archived copy or None once purged)."""
+    names: dict[str, tuple[str, str | None]] = {}
     for sha in set(shas):
-        row = store.conn.execute("SELECT name FROM inputs WHERE sha256 = ?", (sha,)).fetchone()
+        row = store.conn.execute("SELECT name, archived FROM inputs WHERE sha256 = ?", (sha,)).fetchone()
         if row:
-            names[sha] = row[0]
+            names[sha] = (row[0], row[1])
     return names
 
 
@@ -767,11 +797,12 @@ def item_detail(store: Store, process: Process, item_id: str, root: Path | str) 
             related = tuple(_record_from_row(r).view() for r in store.conn.execute(
                 f"SELECT {_RECORD_COLUMNS} FROM records WHERE code_hash = ? AND record_id <> ? ORDER BY record_id",
                 (row.code_hash, row.record_id)))
-        language = None
+        language, content = None, ()
         if page_rows and page_rows[0].layout_hash in layouts:
-            language = layouts[page_rows[0].layout_hash].language
+            layout = layouts[page_rows[0].layout_hash]
+            language, content = layout.language, tuple(p.page for p in layout.pages if p.kind != "back")
         return ItemDetail(item, row.view(), effective_decision(store, process, row.record_id), pages, related,
-                          questions, past, layout_language=language)
+                          questions, past, layout_language=language, content_pages=content)
     page = _page_by_item(store, _parse_id(item.id))
     assert page is not None
     names = _file_names(store, [page.input_sha256])
@@ -1119,6 +1150,23 @@ def decide(store: Store, process: Process, item_id: str, request: DecisionReques
     return get_item(store, process, item.id)
 
 
+def preview(store: Store, process: Process, item_id: str, request: DecisionRequest) -> EffectiveDecision:
+    """What a decision on a record would give by the rules, without storing anything: the
+    page warns before saving marks that overvote or go over the budget (the question, or
+    the ballot, would be invalid)."""
+    item = get_item(store, process, item_id)
+    if item.kind != "record":
+        raise InvalidInput(f"{item.id}: only a decision on a record can be previewed")
+    row = _record(store, item.record_id)
+    assert row is not None
+    body: dict[str, Any] = {}
+    if request.marks is not None:
+        body["marks"] = {q: list(v) for q, v in _check_marks(process, request.marks).items()}
+    if request.questions:
+        body["questions"] = list(request.questions)
+    return apply_decision(process, row.machine(), request.action, body)
+
+
 def confirm(store: Store, process: Process, item_id: str, reviewer: str, *, expected_version: int | None = None
             ) -> ReviewItem:
     """A second reviewer confirms the pending decision on `item_id`; from now on it is used."""
@@ -1408,6 +1456,7 @@ __all__ = [
     "ACTIONS", "BallotLookup", "ConfirmedComment", "DecisionRequest", "EffectiveDecision", "ItemDetail",
     "ReviewConflict", "ReviewDecision", "ReviewItem", "SecondReviewerNeeded", "UnknownItem", "apply_decision",
     "confirm", "confirmed_comments", "counts", "decide", "effective_decision", "effective_decisions", "get_item",
-    "history", "issue_token", "item_detail", "list_items", "lookup_ballot", "parse_marks", "reviewer_for_token",
+    "history", "issue_token", "item_detail", "items_with_scans", "list_items", "lookup_ballot", "parse_marks", "preview", "queue_key",
+    "reviewer_for_token",
     "reviewers", "revoke_token", "undo",
 ]

@@ -44,7 +44,7 @@ from hybrid import review
 from hybrid.definition import Process
 from hybrid.errors import HybridError, InvalidInput
 from hybrid.store import Store
-from review import i18n
+from review import evidence, i18n
 
 STATIC = Path(__file__).resolve().parent / "static"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -183,8 +183,11 @@ def _problem(status: int, error: str, message: str, **extra: Any) -> JSONRespons
 # -- the app -------------------------------------------------------------------------------------
 
 
-def create_app(root: Path, process: Process, open_store: Callable[[], Store]) -> Starlette:
-    """The review app for the workspace at `root`; `open_store` opens one store connection."""
+def create_app(root: Path, process: Process, open_store: Callable[[], Store], *, prerender: bool = False
+               ) -> Starlette:
+    """The review app for the workspace at `root`; `open_store` opens one store connection.
+    With `prerender`, the pictures of open items are rendered in the background (first
+    those after the item a reviewer opened), so items open with their image at once."""
     root = Path(root).resolve()
     pool = StorePool(open_store)
     sessions = Sessions(pool.get().key)
@@ -313,16 +316,55 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
 
     # -- data --
 
+    # The queue of thousands of items is worked out once per change of the store: every
+    # scan page, message and decision appends to the audit chain and bumps an item version.
+    queue_cache: dict[str, Any] = {}
+    queue_lock = threading.Lock()
+
+    def store_mark(store: Store) -> tuple:
+        """(last audit entry, last decision, sum of item versions): changes with every write."""
+        return tuple(store.conn.execute(
+            "SELECT (SELECT MAX(seq) FROM audit), (SELECT MAX(decision_id) FROM review_decisions), "
+            "(SELECT SUM(version) FROM review_items)").fetchone())
+
+    def queue_items(store: Store) -> list[tuple[review.ReviewItem, dict[str, Any]]]:
+        """Every item with its queue entry, recomputed only when the store changed."""
+        mark = store_mark(store)
+        with queue_lock:
+            if queue_cache.get("mark") == mark:
+                return queue_cache["items"]
+        items = [(item, _queue_entry(item)) for item in review.list_items(store, process, include_decided=True)]
+        with queue_lock:
+            queue_cache.update(mark=mark, items=items)
+        return items
+
     def queue(request: Request, session: Session) -> Response:
-        store = pool.get()
-        everything = review.list_items(store, process, include_decided=True)
-        shown = everything if request.query_params.get("all") == "1" else [i for i in everything if i.needs_person]
+        everything = queue_items(pool.get())
+        show_all = request.query_params.get("all") == "1"
         groups: list[dict[str, Any]] = []
-        for item in shown:
+        counts = {"open": 0, "pending": 0, "decided": 0}
+        for item, entry in everything:
+            counts[item.status] = counts.get(item.status, 0) + 1
+            if not show_all and not item.needs_person:
+                continue
             if not groups or groups[-1]["group"] != item.group:
                 groups.append({"group": item.group, "items": []})
-            groups[-1]["items"].append(_item_json(item, session))
-        return _json({"counts": review.counts(everything), "groups": groups, "reviewer": session.reviewer})
+            if item.decision is not None and item.decision.pending:  # who may confirm depends on who asks
+                mine = item.decision.reviewer == session.reviewer
+                entry = {**entry, "can_confirm": not mine, "mine_pending": mine}
+            groups[-1]["items"].append(entry)
+        return JSONResponse({"counts": counts, "groups": groups, "reviewer": session.reviewer},
+                            headers=SECURITY_HEADERS)  # plain already: no _plain walk over thousands of items
+
+    def _queue_entry(item: review.ReviewItem) -> dict[str, Any]:
+        """What the queue shows of an item (the detail has the rest); built by hand, fast."""
+        decision = item.decision
+        return {"id": item.id, "kind": item.kind, "group": item.group, "reasons": list(item.reasons),
+                "status": item.status, "version": item.version, "serial": item.serial, "channel": item.channel,
+                "note": item.note,
+                "decision": None if decision is None else {
+                    "action": decision.action, "reviewer": decision.reviewer, "confirmed_by": decision.confirmed_by},
+                "can_confirm": False, "mine_pending": False}
 
     def _item_json(item: review.ReviewItem, session: Session) -> dict[str, Any]:
         data = _plain(item)
@@ -331,13 +373,46 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
         data["mine_pending"] = bool(decision and decision.pending and decision.reviewer == session.reviewer)
         return data
 
+    def evidence_plans(found: review.ItemDetail) -> list[evidence.Plan | None]:
+        """What picture each page of the item gets: the whole sheet of an unreadable page, the
+        header with the code's last group for a code read by OCR, else the ballot page."""
+        layouts = pool.get().layouts()
+        plans: list[evidence.Plan | None] = []
+        for page in found.pages:
+            if not page.archived:
+                plans.append(None)
+                continue
+            variant = ("whole" if found.item.kind == "page" else
+                       "header" if "code_from_ocr" in page.reasons else "ballot")
+            plans.append(evidence.plan(page.source, variant, layouts, page.layout_hash, page.ballot_page))
+        return plans
+
+    def render_item(item_id: str) -> None:
+        found = review.item_detail(pool.get(), process, item_id, root)
+        layouts = pool.get().layouts()
+        for page, plan in zip(found.pages, evidence_plans(found)):
+            if plan is not None:
+                evidence.render(root, page.archived, page.source, plan, layouts)
+
+    prerenderer = evidence.Prerenderer(render_item) if prerender else None
+
     def detail(request: Request, session: Session) -> Response:
         store = pool.get()
         found = review.item_detail(store, process, request.path_params["item"], root)
+        if prerenderer is not None:
+            order = [item.id for item, _ in queue_items(store) if item.needs_person]
+            if found.item.id in order:
+                at = order.index(found.item.id)
+                prerenderer.soon(order[at + 1:at + 4])
         data = _plain(found)
         data["item"] = _item_json(found.item, session)
-        for index, page in enumerate(data["pages"]):
-            page["crop_url"] = f"/img/{found.item.id}/page/{index}.png" if page["crop"] else None
+        for index, (page, plan) in enumerate(zip(data["pages"], evidence_plans(found))):
+            if plan is not None:
+                page["crop"] = {"path": plan.name, "width": plan.width, "height": plan.height,
+                                "region_mm": list(plan.region_mm), "px_per_mm": plan.px_per_mm}
+                page["evidence"] = plan.variant
+            suffix = "jpg" if plan is not None else "png"
+            page["crop_url"] = f"/img/{found.item.id}/page/{index}.{suffix}" if page["crop"] else None
         if data.get("comment") and data["comment"].get("crop"):
             data["comment"]["crop_url"] = f"/img/{found.item.id}/comment.png"
         return _json(data)
@@ -353,21 +428,28 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
         store = pool.get()
         found = review.item_detail(store, process, request.path_params["item"], root)
         which = request.path_params["which"]
-        crop = None
+        crop, plan, page = None, None, None
         if which == "comment" and found.comment is not None:
             crop = found.comment.crop
         elif which.startswith("page/"):
             try:
                 index = int(which.removeprefix("page/"))
-                crop = found.pages[index].crop
+                page = found.pages[index]
+                crop, plan = page.crop, evidence_plans(found)[index]
             except (ValueError, IndexError):
                 crop = None
-        if crop is None:
+        path = None
+        if plan is not None and page is not None:
+            try:
+                path = evidence.render(root, page.archived, page.source, plan, store.layouts())
+            except evidence.NoEvidence:
+                path = None  # purged: the reader's own crop, if any, is all there is
+        if path is None and crop is not None:
+            path = (root / crop.path).resolve()
+        if path is None or not path.resolve().is_relative_to(root / "scans") or not path.is_file():
             return _problem(404, "not_found", "no image")
-        path = (root / crop.path).resolve()
-        if not path.is_relative_to(root / "scans") or not path.is_file():
-            return _problem(404, "not_found", "no image")
-        return FileResponse(path, media_type="image/png", headers={**SECURITY_HEADERS, "Cache-Control": "private, no-store"})
+        media = "image/jpeg" if path.suffix == ".jpg" else "image/png"
+        return FileResponse(path, media_type=media, headers={**SECURITY_HEADERS, "Cache-Control": "private, no-store"})
 
     # -- changes --
 
@@ -407,20 +489,45 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
             raise InvalidInput("send the item's version you decided on (\"version\": N)")
         return version
 
+    def changing(store: Store, change: Callable[[], review.ReviewItem], new_decision: bool) -> review.ReviewItem:
+        """Run one decision, confirmation or undo; when it was the only write in between (one
+        audit entry, one version) and touched no other item, patch the cached queue instead
+        of working out thousands of items again."""
+        before = store_mark(store)
+        item = change()
+        after = store_mark(store)
+        alone = (after[0] == (before[0] or 0) + 1 and after[2] == (before[2] or 0) + 1
+                 and (after[1] or 0) == (before[1] or 0) + int(new_decision))
+        isolated = item.kind == "record" and "cross_channel_conflict" not in item.reasons
+        with queue_lock:
+            if alone and isolated and queue_cache.get("mark") == before:
+                rest = [pair for pair in queue_cache["items"] if pair[0].id != item.id]
+                rest.append((item, _queue_entry(item)))
+                rest.sort(key=lambda pair: review.queue_key(pair[0]))
+                queue_cache.update(mark=after, items=rest)
+        return item
+
     def decide(request: Request, session: Session, data: dict[str, Any]) -> Response:
         decision = _decision_request(data)
-        item = review.decide(pool.get(), process, request.path_params["item"], decision, session.reviewer,
-                             expected_version=_version(data))
+        store = pool.get()
+        item = changing(store, lambda: review.decide(store, process, request.path_params["item"], decision,
+                                                     session.reviewer, expected_version=_version(data)), True)
         return _json({"item": _item_json(item, session)})
 
+    def preview(request: Request, session: Session, data: dict[str, Any]) -> Response:
+        result = review.preview(pool.get(), process, request.path_params["item"], _decision_request(data))
+        return _json({"effective": result})
+
     def confirm(request: Request, session: Session, data: dict[str, Any]) -> Response:
-        item = review.confirm(pool.get(), process, request.path_params["item"], session.reviewer,
-                              expected_version=_version(data))
+        store = pool.get()
+        item = changing(store, lambda: review.confirm(store, process, request.path_params["item"], session.reviewer,
+                                                      expected_version=_version(data)), False)
         return _json({"item": _item_json(item, session)})
 
     def undo(request: Request, session: Session, data: dict[str, Any]) -> Response:
-        item = review.undo(pool.get(), process, request.path_params["item"], session.reviewer,
-                           expected_version=_version(data))
+        store = pool.get()
+        item = changing(store, lambda: review.undo(store, process, request.path_params["item"], session.reviewer,
+                                                   expected_version=_version(data)), False)
         return _json({"item": _item_json(item, session)})
 
     routes = [
@@ -430,15 +537,23 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store]) ->
         Route("/api/items/{item}", guarded(detail), methods=["GET"]),
         Route("/api/ballots/{serial}", guarded(ballot), methods=["GET"]),
         Route("/api/items/{item}/decide", guarded(decide, post=True), methods=["POST"]),
+        Route("/api/items/{item}/preview", guarded(preview, post=True), methods=["POST"]),
         Route("/api/items/{item}/confirm", guarded(confirm, post=True), methods=["POST"]),
         Route("/api/items/{item}/undo", guarded(undo, post=True), methods=["POST"]),
         Route("/logout", guarded(logout, post=True), methods=["POST"]),
         Route("/img/{item}/{which:path}.png", guarded(image), methods=["GET"]),
+        Route("/img/{item}/{which:path}.jpg", guarded(image), methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        if prerenderer is not None:
+            with_scans = review.items_with_scans(pool.get())
+            prerenderer.start([item.id for item, _ in queue_items(pool.get())
+                               if item.needs_person and item.id in with_scans])
         yield
+        if prerenderer is not None:
+            prerenderer.stop()
         pool.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -5,12 +5,25 @@ The page gets the table of its language as JSON; a missing English word falls ba
 
 from __future__ import annotations
 
-LANGUAGES = ("de", "en")
-DEFAULT = "de"
+from hybrid import state_texts
+
+LANGUAGES = state_texts.LANGUAGES
+DEFAULT = state_texts.DEFAULT
 
 STRINGS: dict[str, dict[str, str]] = {
     "de": {
         "title": "Prüfung",
+        "a_zoom": "Vergrößern",
+        "zoom_help": "Klicken oder Z: Bild vergrößern / verkleinern",
+        "warn_overvote": "Achtung: {q} hätte mehr Kreuze als erlaubt (höchstens {max}) – diese Frage wäre ungültig.",
+        "warn_over_budget": "Achtung: Die gewählten Vorschläge kosten mehr als das Budget – {q} wäre ungültig.",
+        "warn_invalid_ballot": "Damit bliebe auf dem Stimmzettel keine gültige Stimme: er zählt als ungültig.",
+        "warn_save_anyway": "Eingabe speichert es trotzdem so (wie die Regeln es werten); Esc, um die Kreuze zu ändern.",
+        "missing_pages": "Seite {pages} dieses Stimmzettels ist nicht eingegangen; gezeigt: Seite {present}.",
+        "side_by_side": "Seite {page} liegt zweimal vor (Kopie oder zweites Blatt): beide nebeneinander.",
+        "evidence_ballot": "Code verdeckt",
+        "evidence_header": "Code bis auf die letzte Vierergruppe verdeckt: Nummer und Code mit dem Papier vergleichen",
+        "evidence_whole": "ganze Seite, Code verdeckt",
         "left": "Noch offen",
         "pending": "Wartet auf zweite Person",
         "decided": "Entschieden",
@@ -21,9 +34,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "ballot": "Stimmzettel Nr.",
         "no_serial": "ohne Nummer",
         "record": "Datensatz",
-        "channel_paper": "Papier",
-        "channel_sms": "SMS",
-        "channel_voice": "Telefon",
         "reasons": "Gründe",
         "machine": "Maschinelle Lesung",
         "effective": "Gilt jetzt",
@@ -38,11 +48,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "questions": "Fragen",
         "read_as": "gelesen",
         "fill": "Füllung",
-        "state_empty": "leer",
-        "state_marked": "angekreuzt",
-        "state_marginal": "unsicher",
-        "state_cancelled": "durchgestrichen (ungültig gemacht)",
-        "state_none": "nicht gelesen",
         "history": "Verlauf",
         "no_history": "Noch keine Entscheidung.",
         "conflict_title": "Widerspruch: dieselbe Stimme über mehrere Wege",
@@ -51,7 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choices": "Auswahl",
         "none_chosen": "keine Auswahl",
         "received": "Eingang",
-        "status": "Status",
+        "status": "Stand",
         "a_accept": "Wie gelesen übernehmen",
         "a_marks": "Kreuze setzen",
         "a_save_marks": "Kreuze speichern",
@@ -70,16 +75,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "a_next": "Nächster",
         "a_prev": "Vorheriger",
         "a_cancel": "Abbrechen",
-        "act_accept": "wie gelesen übernommen",
-        "act_marks": "Kreuze gesetzt",
-        "act_invalid_question": "Frage ungültig",
-        "act_invalid": "Stimmzettel ungültig",
-        "act_reject": "zurückgewiesen",
-        "act_identify": "zugeordnet",
-        "act_text": "Text korrigiert",
-        "act_personal_data": "persönliche Daten",
-        "act_confirm": "bestätigt",
-        "act_undo": "rückgängig gemacht",
         "by": "von",
         "confirmed_by": "bestätigt von",
         "undone_by": "rückgängig von",
@@ -114,7 +109,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "shortcuts": "Tastenkürzel",
         "keys_help": "J/→ nächster · K/← vorheriger · A übernehmen · M Kreuze · Q Frage ungültig · I ungültig · "
                      "R zurückweisen · C bestätigen · U rückgängig · S Nummer · E Text · P persönliche Daten · "
-                     "L Sprache · ? Hilfe",
+                     "Z Vergrößern · L Sprache · ? Hilfe",
         "logout": "Abmelden",
         "language": "Sprache",
         "reviewer": "Prüfer/in",
@@ -124,24 +119,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "pending_label": "offen (wartet)",
         "reread": "nach der Entscheidung neu eingelesen – bitte neu entscheiden",
         "resolved_by": "erledigt durch",
-        "g_awaiting_confirmation": "Warten auf Bestätigung",
-        "g_cross_channel_conflict": "Widerspruch Papier/Telefon",
-        "g_code_from_ocr": "Code per Texterkennung gelesen",
-        "g_unreadable": "Seite nicht erkannt",
-        "g_photocopy": "Mehrfach / Kopie",
-        "g_doubtful_geometry": "Zweifelhafte Lage",
-        "g_missing_page": "Seite fehlt",
-        "g_overvote": "Zu viele Kreuze",
-        "g_over_budget": "Über dem Budget",
-        "g_cancelled_only": "Nur durchgestrichen",
-        "g_marginal_mark": "Schwaches Kreuz",
-        "g_mark_outside_box": "Markierung neben dem Kästchen",
-        "g_reread": "Neu eingelesen",
-        "g_other": "Sonstiges",
-        "g_comment": "Kommentare",
     },
     "en": {
         "title": "Review",
+        "a_zoom": "Zoom",
+        "zoom_help": "Click or Z: zoom the image in / out",
+        "warn_overvote": "Careful: {q} would have more marks than allowed (at most {max}) – this question would be invalid.",
+        "warn_over_budget": "Careful: the chosen proposals cost more than the budget – {q} would be invalid.",
+        "warn_invalid_ballot": "No valid vote would be left on the ballot: it counts as invalid.",
+        "warn_save_anyway": "Enter saves it like this anyway (as the rules judge it); Esc to change the marks.",
+        "missing_pages": "Page {pages} of this ballot has not arrived; shown: page {present}.",
+        "side_by_side": "Page {page} is here twice (a copy or a second sheet): both side by side.",
+        "evidence_ballot": "code hidden",
+        "evidence_header": "code hidden but its last group: compare number and code with the paper",
+        "evidence_whole": "whole page, code hidden",
         "left": "Left to review",
         "pending": "Awaiting a second reviewer",
         "decided": "Decided",
@@ -152,9 +143,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "ballot": "Ballot no.",
         "no_serial": "no number",
         "record": "Record",
-        "channel_paper": "Paper",
-        "channel_sms": "SMS",
-        "channel_voice": "Phone",
         "reasons": "Reasons",
         "machine": "Machine reading",
         "effective": "In force",
@@ -168,11 +156,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "questions": "Questions",
         "read_as": "read",
         "fill": "fill",
-        "state_empty": "empty",
-        "state_marked": "marked",
-        "state_marginal": "doubtful",
-        "state_cancelled": "filled in (cancelled)",
-        "state_none": "not read",
         "history": "History",
         "no_history": "No decision yet.",
         "conflict_title": "Conflict: the same vote through several channels",
@@ -200,16 +183,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "a_next": "Next",
         "a_prev": "Previous",
         "a_cancel": "Cancel",
-        "act_accept": "accepted as read",
-        "act_marks": "marks set",
-        "act_invalid_question": "question invalid",
-        "act_invalid": "ballot invalid",
-        "act_reject": "rejected",
-        "act_identify": "identified",
-        "act_text": "text corrected",
-        "act_personal_data": "personal data",
-        "act_confirm": "confirmed",
-        "act_undo": "undone",
         "by": "by",
         "confirmed_by": "confirmed by",
         "undone_by": "undone by",
@@ -242,7 +215,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "session_expired": "Session expired – please open your personal link again.",
         "shortcuts": "Keyboard shortcuts",
         "keys_help": "J/→ next · K/← previous · A accept · M marks · Q question invalid · I invalid · R reject · "
-                     "C confirm · U undo · S serial · E text · P personal data · L language · ? help",
+                     "C confirm · U undo · S serial · E text · P personal data · Z zoom · L language · ? help",
         "logout": "Log out",
         "language": "Language",
         "reviewer": "Reviewer",
@@ -252,43 +225,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "pending_label": "open (waiting)",
         "reread": "re-read after the decision – please decide again",
         "resolved_by": "settled by",
-        "g_awaiting_confirmation": "Awaiting confirmation",
-        "g_cross_channel_conflict": "Paper/phone conflict",
-        "g_code_from_ocr": "Code read by text recognition",
-        "g_unreadable": "Page not recognised",
-        "g_photocopy": "Twice / copy",
-        "g_doubtful_geometry": "Doubtful position",
-        "g_missing_page": "Page missing",
-        "g_overvote": "Too many marks",
-        "g_over_budget": "Over the budget",
-        "g_cancelled_only": "Only cancelled marks",
-        "g_marginal_mark": "Faint mark",
-        "g_mark_outside_box": "Mark beside the box",
-        "g_reread": "Re-read",
-        "g_other": "Other",
-        "g_comment": "Comments",
     },
 }
 
-# Reasons shown on an item (the same words as the groups, plus the rest of DESIGN §6's).
-REASONS: dict[str, dict[str, str]] = {
-    "de": {"late": "zu spät", "early": "zu früh", "no_code": "kein Code", "blank_ballot": "leer",
-           "void_code": "gesperrter Code", "unknown_code": "unbekannter Code", "rescan": "erneut eingelesen",
-           "other_process": "anderes Verfahren", "test_ballot": "Testzettel", "not_a_ballot": "kein Stimmzettel",
-           "back_side": "Rückseite", "cover_letter": "Anschreiben (nicht aufbewahrt)", "blank_page": "leere Seite", "invalid_content": "ungültiger Inhalt"},
-    "en": {"late": "late", "early": "early", "no_code": "no code", "blank_ballot": "blank",
-           "void_code": "void code", "unknown_code": "unknown code", "rescan": "scanned again",
-           "other_process": "another process", "test_ballot": "test ballot", "not_a_ballot": "not a ballot",
-           "back_side": "back side", "cover_letter": "cover letter (not kept)", "blank_page": "blank page", "invalid_content": "invalid content"},
-}
-
-
 def strings(lang: str) -> dict[str, str]:
-    """Every word of the page in `lang` (German where English lacks one)."""
+    """Every word of the page in `lang` (German where English lacks one); the words for
+    states, reasons, decisions and channels come from `hybrid.state_texts`, as the CLI's do."""
     table = dict(STRINGS[DEFAULT])
     table.update(STRINGS.get(lang, {}))
-    for reason, word in {**REASONS[DEFAULT], **REASONS.get(lang, {})}.items():
-        table.setdefault(f"g_{reason}", word)
+    prefixes = {"group": "g_", "reason": "r_", "mark_state": "state_", "action": "act_", "channel": "channel_",
+                "record_state": "rs_", "page_state": "ps_", "item_status": "st_"}
+    for key, word in state_texts.table(lang).items():
+        kind, _, value = key.partition(".")
+        table[prefixes[kind] + value] = word
     return table
 
 

@@ -353,7 +353,7 @@ def review_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def review_workspace(review_deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReviewWorkspace:
-    """A private copy of the scanned deck (store, crops, key), with XDG_CONFIG_HOME set to its key."""
+    """A private copy of the scanned deck (store, scans, crops, key), with XDG_CONFIG_HOME set to its key."""
     import json
     import shutil
 
@@ -365,7 +365,7 @@ def review_workspace(review_deck: Path, tmp_path: Path, monkeypatch: pytest.Monk
     for item in source_ws.iterdir():
         if item.is_file():
             shutil.copy2(item, root / item.name)
-    shutil.copytree(source_ws / "scans" / "crops", root / "scans" / "crops")
+    shutil.copytree(source_ws / "scans", root / "scans")  # the archived scans too: review renders from them
     monkeypatch.setenv("XDG_CONFIG_HOME", str(target / "config"))
     truth = json.loads((review_deck / "truth.json").read_text(encoding="utf-8"))
     return ReviewWorkspace(root=root, config=target / "config", truth=truth)

@@ -71,8 +71,9 @@ def server(review_workspace):
     store.close()
 
 
-def open_as(browser, base: str, token: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 940}, locale="de-DE")
+def open_as(browser, base: str, token: str, width: int = 1400, height: int = 940):
+    """A reviewer's page in a fresh browser context of `width` × `height` px, logged in."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="de-DE")
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
@@ -123,7 +124,8 @@ def page_items_by_truth(store, process, truth) -> dict[tuple[int, int], str]:
     return found
 
 
-def test_review_with_mouse_keyboard_and_a_second_reviewer(browser, server, run_cli):
+def test_review_with_mouse_keyboard_and_a_second_reviewer(browser, server, run_cli, monkeypatch):
+    monkeypatch.setenv("HYBRID_LANG", "en")  # the CLI's words
     base, tokens, store, ws = server
     process = ws.process
     before = tally(store, process)
@@ -139,7 +141,7 @@ def test_review_with_mouse_keyboard_and_a_second_reviewer(browser, server, run_c
     shot = anna.screenshot(path=str(SCREENSHOT) if SCREENSHOT else None)
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 20_000  # a real rendered page
     assert anna.locator(".page-wrap svg.overlay rect.box").count() >= 10  # every box outlined
-    assert anna.locator(".page-wrap svg.overlay image").count() == 1
+    assert anna.locator(".page-wrap svg.overlay image").count() == len(review.item_detail(store, process, beside.id, ws.root).pages)
 
     # Mouse: accept an overvoted ballot as read; its overvoted question stays invalid.
     over = items_in(store, process, "overvote")[0]
@@ -167,7 +169,7 @@ def test_review_with_mouse_keyboard_and_a_second_reviewer(browser, server, run_c
     assert pending
     assert review.effective_decision(store, process, faint.record_id).state is RecordState.REVIEW  # not used yet
     list_result = run_cli("-C", ws.root, "review", "list")
-    assert list_result.code == 1 and faint.id in list_result.out and "awaiting_confirmation" in list_result.out
+    assert list_result.code == 1 and faint.id in list_result.out and "Awaiting confirmation" in list_result.out
 
     # … which only a second reviewer can confirm: Anna's C does nothing, Ben's C confirms.
     anna.wait_for_selector(f'#queue button[data-item="{faint.id}"]')

@@ -7,8 +7,16 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from hybrid import review
 from hybrid.states import RecordState
+
+
+@pytest.fixture(autouse=True)
+def english_words(monkeypatch):
+    """The CLI's words follow the locale; these stories read the English ones."""
+    monkeypatch.setenv("HYBRID_LANG", "en")
 
 
 def first(ws, group: str) -> review.ReviewItem:
@@ -30,9 +38,9 @@ def test_list_show_decide_confirm_undo(review_workspace, run_cli):
 
     over = first(ws, "overvote")
     shown = run_cli("-C", ws.root, "review", "show", over.id)
-    assert shown.code == 0 and "look here" in shown.out and "In force: review" in shown.out
+    assert shown.code == 0 and "look here" in shown.out and "In force" in shown.out and "to review" in shown.out
     decided = run_cli("-C", ws.root, "review", "decide", over.id, "--accept", "--reviewer", "Anna Weber")
-    assert decided.code == 0 and "accept by Anna Weber" in decided.out
+    assert decided.code == 0 and "by Anna Weber" in decided.out
     again = run_cli("-C", ws.root, "review", "decide", over.id, "--reject", "--reviewer", "Ben")
     assert again.code == 2 and "already decided by Anna Weber" in again.err
 
@@ -110,3 +118,32 @@ def test_token_prints_a_link_that_opens_the_page(review_workspace, run_cli):
         assert run_cli("-C", ws.root, "review", "token", "Nobody", "--revoke").code == 2
     finally:
         app.state.pool.close()
+
+
+def test_decide_without_a_reviewer_name_refuses_and_records_nothing(review_workspace, run_cli, monkeypatch):
+    """Never the computer's login name by accident: no --reviewer and no HYBRID_REVIEWER is exit 2."""
+    ws = review_workspace
+    monkeypatch.delenv("HYBRID_REVIEWER", raising=False)
+    over = first(ws, "overvote")
+    refused = run_cli("-C", ws.root, "review", "decide", over.id, "--accept")
+    assert refused.code == 2 and "--reviewer" in refused.err
+    store = ws.open_store()
+    assert store.conn.execute("SELECT COUNT(*) FROM review_decisions").fetchone()[0] == 0
+    store.close()
+    monkeypatch.setenv("HYBRID_REVIEWER", "Anna Weber")
+    decided = run_cli("-C", ws.root, "review", "decide", over.id, "--accept")
+    assert decided.code == 0 and "Anna Weber" in decided.out
+
+
+def test_show_prints_tables_in_words_not_python_reprs(review_workspace, run_cli, monkeypatch):
+    ws = review_workspace
+    monkeypatch.setenv("HYBRID_LANG", "de")
+    over = first(ws, "overvote")
+    shown = run_cli("-C", ws.root, "review", "show", over.id)
+    assert shown.code == 0
+    assert "zu viele Kreuze" in shown.out and "angekreuzt" in shown.out and "← look here" in shown.out
+    for repr_bit in ("{'", "('", "MarkState", "RecordState", "None"):
+        assert repr_bit not in shown.out
+    run_cli("-C", ws.root, "review", "decide", over.id, "--invalid-question", "q1", "--reviewer", "Anna")
+    after = run_cli("-C", ws.root, "review", "show", over.id)
+    assert "Frage ungültig" in after.out and "Anna" in after.out and "{'" not in after.out

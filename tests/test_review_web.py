@@ -92,8 +92,9 @@ def test_the_personal_link_opens_a_session_and_leaves_the_address_bar(site):
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert "https://" not in page.text and "http://" not in page.text  # no external assets
     item = first_item(site, with_crop=True)
-    image = c.get(f"/img/{item.id}/page/0.png")
-    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    url = c.get(f"/api/items/{item.id}").json()["pages"][0]["crop_url"]
+    image = c.get(url)  # rendered from the archived scan
+    assert image.status_code == 200 and image.content.startswith(b"\xff\xd8") and url.endswith(".jpg")
     assert c.get("/static/review.js").status_code == 200
     english = c.get("/?lang=en")
     assert english.status_code == 200 and 'lang="en"' in english.text and "Left to review" in english.text
@@ -194,3 +195,34 @@ def test_every_word_in_both_languages_and_nothing_from_outside():
     for path in [*folder.glob("static/*"), *folder.glob("templates/*")]:
         text = path.read_text(encoding="utf-8")
         assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text, path
+
+
+def test_the_queue_after_decisions_is_the_hubs_list(site):
+    """The page keeps the queue of thousands of items between changes; after every decision,
+    confirmation and undo over the web it must still be exactly what the hub lists."""
+    anna, ben = site.client("Anna"), site.client("Ben")
+
+    def listed(client) -> list[tuple[str, str, str]]:
+        data = client.get("/api/queue?all=1").json()
+        return [(i["id"], i["group"], i["status"]) for g in data["groups"] for i in g["items"]]
+
+    def hub() -> list[tuple[str, str, str]]:
+        return [(i.id, i.group, i.status) for i in review.list_items(site.store, site.process, include_decided=True)]
+
+    assert listed(anna) == hub()
+    over, faint = first_item(site, "overvote"), first_item(site, "marginal_mark")
+    assert post(anna, f"/api/items/{over.id}/decide", {"action": "accept", "version": over.version}).status_code == 200
+    assert listed(anna) == hub()
+    marks = {"q1": ["a", "b"] if faint.record_id % 2 else ["c"]}
+    assert post(anna, f"/api/items/{faint.id}/decide", {"action": "marks", "marks": marks,
+                                                        "version": faint.version}).status_code == 200
+    assert listed(anna) == hub() and ("awaiting_confirmation" in {g for _, g, _ in listed(ben)})
+    pending = review.get_item(site.store, site.process, faint.id)
+    assert post(ben, f"/api/items/{faint.id}/confirm", {"version": pending.version}).status_code == 200
+    assert listed(anna) == hub()
+    decided = review.get_item(site.store, site.process, over.id)
+    assert post(anna, f"/api/items/{over.id}/undo", {"version": decided.version}).status_code == 200
+    assert listed(anna) == hub()
+    # A change from elsewhere (the CLI, another workstation) is seen too.
+    review.decide(site.store, site.process, over.id, review.DecisionRequest("reject"), "Carla")
+    assert listed(ben) == hub()

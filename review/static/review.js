@@ -8,6 +8,7 @@
   const state = {
     queue: null, order: [], index: -1, detail: null, showDecided: false,
     mode: null, buffer: "", marks: null, invalidQs: null, lookup: null, busy: false,
+    warning: null, loading: 0, zoom: false,
   };
 
   // -- small helpers ------------------------------------------------------------------------
@@ -48,7 +49,9 @@
     if (isNaN(d)) return iso;
     return d.toLocaleString(boot.lang === "de" ? "de-DE" : "en-GB", { dateStyle: "short", timeStyle: "short" });
   }
-  function reasonLabel(r) { return T["g_" + r] || r; }
+  function reasonLabel(r) { return T["r_" + r] || T["g_" + r] || r.split("_").join(" "); }
+  function groupLabel(g) { return T["g_" + g] || reasonLabel(g); }
+  function shownId() { return decodeURIComponent(location.hash.slice(1)); }
   function actLabel(a) { return T["act_" + a] || a; }
   function kbd(k) { return el("kbd", { text: k }); }
 
@@ -115,7 +118,7 @@
         el("span", { class: "badge " + it.status, text: it.status === "pending" ? t("pending_label") : (it.status === "open" ? t("open") : t("decided")) }))));
       }
       box.append(el("section", { class: "group", data: { group: g.group } },
-        el("h2", {}, el("span", { text: reasonLabel(g.group) }), el("span", { text: String(g.items.length) })), list));
+        el("h2", {}, el("span", { text: groupLabel(g.group) }), el("span", { text: String(g.items.length) })), list));
     }
   }
 
@@ -138,18 +141,32 @@
   }
 
   // -- one item -----------------------------------------------------------------------------
-  async function openItem(id, keepBanner) {
+  // The address (#r21) always names the item shown: a click or J/K adds a history entry,
+  // Back/Forward and a pasted link open the item the address names, and a decision is
+  // sent only for the item the address names (see send).
+  async function openItem(id, keepBanner, fromAddress) {
+    const ticket = ++state.loading;
+    if (!fromAddress && shownId() !== id) history.pushState(null, "", "#" + encodeURIComponent(id));
     const res = await api("GET", "/api/items/" + encodeURIComponent(id));
+    if (ticket !== state.loading) return;  // another item was asked for meanwhile
     if (!res.ok) { showBanner(res.data.message || t("error")); return; }
     if (!keepBanner) hideBanner();
     state.detail = res.data;
-    state.mode = null; state.buffer = ""; state.lookup = null; state.invalidQs = null;
+    state.mode = null; state.buffer = ""; state.lookup = null; state.invalidQs = null; state.warning = null;
     state.marks = startingMarks(res.data);
     state.index = state.order.findIndex((it) => it.id === id);
-    history.replaceState(null, "", "#" + id);
     renderItem();
     renderQueue();
     document.getElementById("item").focus({ preventScroll: true });
+  }
+
+  function onAddressChange() {
+    const id = shownId();
+    if (!id || (state.detail && state.detail.item.id === id)) return;
+    state.detail = null;  // nothing can be decided until the named item is shown
+    const main = document.getElementById("item");
+    main.replaceChildren(el("p", { class: "muted", text: "…" }));
+    openItem(id, false, true);
   }
 
   function startingMarks(detail) {
@@ -185,12 +202,13 @@
       it.kind === "page" ? t("unreadable_title") : t("comment_title");
     main.append(el("h2", { id: "item-title", data: { item: it.id } }, title, " ", el("span", { class: "muted", text: `(${it.id})` })));
     const meta = [];
-    if (d.record) meta.push(`${t("channel_" + d.record.channel)} · ${t("received")} ${d.record.received_at || "–"} · ${t("status")} ${d.record.status}`);
+    if (d.record) meta.push(`${t("channel_" + d.record.channel)} · ${t("received")} ${d.record.received_at || "–"} · ${t("status")}: ${t("rs_" + d.record.status)}`);
     if (d.pages.length && d.pages[0].file_name) meta.push(`${t("file")} ${d.pages[0].file_name}, ${t("page")} ${d.pages[0].page_no} · ${t("batch")} ${d.pages[0].batch}`);
     main.append(el("div", { class: "meta" }, meta.join(" — ")));
     const reasons = it.reasons.length ? it.reasons : [];
     if (reasons.length) main.append(el("div", { class: "chips" }, reasons.map((r) => el("span", { class: "chip", text: reasonLabel(r) }))));
     main.append(statusLine(d));
+    main.append(actionBar(d));  // in the flow, above the paper: it never covers the questions
     if (state.mode) main.append(modeBar());
     const grid = el("div", { class: "grid" });
     const left = el("div");
@@ -209,7 +227,6 @@
       left.append(commentCard(d));
     }
     right.append(historyCard(d));
-    main.append(actionBar(d));
     drawZooms();
   }
 
@@ -228,14 +245,35 @@
   function modeBar() {
     const help = state.mode === "marks" ? t("marks_help") : t("questions_help");
     const extra = state.mode === "marks" && state.detail.item.kind === "record" ? " " + t("marks_need_confirmation") : "";
-    return el("div", { class: "modebar", id: "modebar" }, help + extra, el("span", { class: "buffer", id: "buffer", text: state.buffer ? "Nr. " + state.buffer + "_" : "" }));
+    const bar = el("div", { class: "modebar", id: "modebar" }, help + extra, el("span", { class: "buffer", id: "buffer", text: state.buffer ? "Nr. " + state.buffer + "_" : "" }));
+    if (state.warning) bar.append(el("div", { class: "warning", id: "marks-warning", role: "alert" },
+      state.warning.lines.map((line) => el("p", { text: line })), el("p", {}, el("strong", { text: t("warn_save_anyway") }))));
+    return bar;
   }
 
   // -- pages: the crop with every box outlined and scored, or a drawing of the values read ---
   function pagesCard(d) {
     const card = el("div", { class: "card", id: "pages" });
     card.append(el("div", { class: "zooms", id: "zooms" }));  // the doubtful boxes first, large
-    d.pages.forEach((p, index) => card.append(pageFigure(p, index)));
+    const present = new Set(d.pages.map((p) => p.ballot_page));
+    const missing = (d.content_pages || []).filter((n) => !present.has(n));
+    if (missing.length) card.append(el("p", { class: "notice", id: "missing-pages" },
+      t("missing_pages", { pages: missing.join(", "), present: Array.from(present).filter((n) => n !== null).join(", ") || "–" })));
+    // Two sheets of the same page (a photocopy, or the same sheet with other marks): side by side.
+    const byPage = new Map();
+    d.pages.forEach((p, index) => {
+      const key = p.ballot_page === null || p.ballot_page === undefined ? "?" + index : String(p.ballot_page);
+      if (!byPage.has(key)) byPage.set(key, []);
+      byPage.get(key).push([p, index]);
+    });
+    for (const group of byPage.values()) {
+      if (group.length > 1) {
+        card.append(el("p", { class: "notice", text: t("side_by_side", { page: String(group[0][0].ballot_page) }) }),
+          el("div", { class: "sidebyside sheets" }, group.map(([p, index]) => pageFigure(p, index))));
+      } else {
+        card.append(pageFigure(group[0][0], group[0][1]));
+      }
+    }
     return card;
   }
 
@@ -247,7 +285,8 @@
   }
 
   function pageFigure(p, index) {
-    const caption = el("figcaption", {}, `${t("page")} ${p.ballot_page ?? "?"}` + (p.file_name ? ` — ${p.file_name} #${p.page_no}` : "") + (p.message ? ` — ${p.message}` : ""));
+    const caption = el("figcaption", {}, `${t("page")} ${p.ballot_page ?? "?"}` + (p.file_name ? ` — ${p.file_name} #${p.page_no}` : "") +
+      (p.evidence ? " — " + t("evidence_" + p.evidence) : ""));
     if (p.crop_url) {
       if (!p.crop.region_mm) {
         const img = el("img", { src: p.crop_url, alt: `${t("page")} ${p.ballot_page ?? ""}`, width: p.crop.width, height: p.crop.height });
@@ -255,7 +294,8 @@
         if (p.boxes.length) fig.append(el("p", { class: "muted", text: t("image_unplaced") }));
         return fig;
       }
-      return el("figure", { data: { page: String(index) } }, el("div", { class: "page-wrap" }, overlay(p)), caption);
+      return el("figure", { data: { page: String(index) } }, el("div", { class: "page-scroll" },
+        el("div", { class: "page-wrap" + (state.zoom ? " zoomed" : ""), title: t("zoom_help"), onclick: toggleZoom }, overlay(p))), caption);
     }
     if (!p.boxes.length && state.detail.item.kind === "page") return el("figure", {}, el("p", { class: "muted", text: t("no_page_image") }), caption);
     if (!p.boxes.length) return el("figure", {}, caption);
@@ -263,11 +303,12 @@
   }
 
   // The scan with every box outlined; scores go in a margin left of the scan, never over the voter's ink.
-  const GUTTER = 44;
   function overlay(p) {
     const [rx, ry] = p.crop.region_mm;
     const k = p.crop.px_per_mm;
+    const GUTTER = 12 * k;  // 12 mm of margin for the scores
     const g = svg("svg", { class: "overlay", viewBox: `${-GUTTER} 0 ${p.crop.width + GUTTER} ${p.crop.height}`, role: "img",
+      "font-size": 3.2 * k,
       "aria-label": `${t("page")} ${p.ballot_page ?? ""}` });
     g.append(svg("image", { href: p.crop_url, x: 0, y: 0, width: p.crop.width, height: p.crop.height }));
     for (const b of p.boxes) {
@@ -296,6 +337,11 @@
       g.append(svg("text", { class: "label", x: b.x + b.w + 8, y: b.y + b.h - 1.5 }, found ? txt(found[1].text) : ""));
     }
     return g;
+  }
+
+  function toggleZoom() {
+    state.zoom = !state.zoom;
+    for (const w of document.querySelectorAll(".page-wrap")) w.classList.toggle("zoomed", state.zoom);
   }
 
   function drawZooms() {
@@ -357,6 +403,9 @@
   }
 
   function toggle(q, o, on) {
+    state.warning = null;
+    const w = document.getElementById("marks-warning");
+    if (w) w.remove();
     const set = state.marks[q] || (state.marks[q] = new Set());
     if (on === undefined) on = !set.has(o);
     if (on) set.add(o); else set.delete(o);
@@ -366,10 +415,10 @@
 
   function decisionCard(d) {
     const card = el("div", { class: "card", id: "decision" }, el("h3", { text: t("machine") }));
-    card.append(el("p", {}, `${d.record.status} — ${choicesText(d.record.choices)}`));
+    card.append(el("p", {}, `${t("rs_" + d.record.status)} — ${choicesText(d.record.choices)}`));
     const e = d.effective;
     if (e) {
-      let line = `${e.state}`;
+      let line = t("rs_" + e.state);
       if (e.invalid_ballot) line += ` (${t("invalid_ballot")})`;
       if (e.invalid_questions.length) line += ` (${t("invalid_questions")}: ${e.invalid_questions.join(", ")})`;
       card.append(el("h3", { text: t("effective") }), el("p", { id: "effective", data: { state: e.state } }, `${line} — ${choicesText(e.choices)}`));
@@ -381,7 +430,7 @@
     const rec = (r, mine) => el("div", { class: "rec" + (mine ? " this" : "") },
       el("strong", { text: (mine ? t("this_record") : t("other_record")) + ` r${r.record_id}` }),
       el("div", {}, `${t("channel_" + r.channel)} · ${r.received_at || "–"}`),
-      el("div", {}, `${t("status")}: ${r.status}`), el("div", {}, `${t("choices")}: ${choicesText(r.choices)}`),
+      el("div", {}, `${t("status")}: ${t("rs_" + r.status)}`), el("div", {}, `${t("choices")}: ${choicesText(r.choices)}`),
       el("div", { class: "muted" }, r.reasons.map(reasonLabel).join(", ")));
     return el("div", { class: "card", id: "conflict" }, el("h3", { text: t("conflict_title") }),
       el("div", { class: "sidebyside" }, rec(d.record, true), d.related.map((r) => rec(r, false))));
@@ -509,6 +558,7 @@
     }
     bar.append(button(t("a_confirm"), "C", "confirm", { disabled: !it.can_confirm, onclick: () => send("confirm", {}) }),
       button(t("a_undo"), "U", "undo", { disabled: !it.decision, onclick: () => send("undo", {}) }),
+      button(t("a_zoom"), "Z", "zoom", { onclick: toggleZoom }),
       el("span", { class: "spacer" }),
       button(t("a_next"), "J", "next", { onclick: () => move(1) }));
     return bar;
@@ -534,7 +584,28 @@
     }
     return marks;
   }
-  function submitMarks() { return send("decide", { action: "marks", marks: marksPayload() }); }
+  // Marks the rules would not take (too many in a question, a budget over its limit) are
+  // never saved silently: the rules' answer is shown first, Enter again saves it as it is.
+  async function submitMarks() {
+    const body = { action: "marks", marks: marksPayload() };
+    const key = JSON.stringify(body.marks);
+    if (state.warning && state.warning.key === key) return send("decide", body);
+    const res = await api("POST", `/api/items/${encodeURIComponent(state.detail.item.id)}/preview`, body);
+    if (!res.ok) { showBanner(`${t("error")} ${res.status}: ${(res.data && res.data.message) || ""}`); return; }
+    const e = res.data.effective;
+    const lines = [];
+    const over = e.reasons.includes("over_budget");
+    for (const q of e.invalid_questions) {
+      const qi = state.detail.questions.findIndex((x) => x.id === q);
+      const question = state.detail.questions[qi];
+      lines.push(t(over && q === "budget" ? "warn_over_budget" : "warn_overvote",
+        { q: `[${qi + 1}] ${question ? txt(question.text) : q}`, max: String(question && question.max_choices || "") }));
+    }
+    if (e.invalid_ballot) lines.push(t("warn_invalid_ballot"));
+    if (!lines.length) return send("decide", body);
+    state.warning = { key, lines };
+    renderItem();
+  }
   function submitQuestions() {
     if (!state.invalidQs || !state.invalidQs.size) return;
     return send("decide", { action: "invalid_question", questions: Array.from(state.invalidQs) });
@@ -548,8 +619,9 @@
 
   async function send(kind, body) {
     if (state.busy || !state.detail) return;
-    state.busy = true;
     const item = state.detail.item;
+    if (shownId() !== item.id) { onAddressChange(); return; }  // the address names another item: show it first
+    state.busy = true;
     try {
       const res = await api("POST", `/api/items/${encodeURIComponent(item.id)}/${kind}`, { ...body, version: item.version });
       if (res.ok) {
@@ -582,6 +654,7 @@
     if (e.key === "Escape") {
       document.getElementById("help").hidden = true;
       if (typing) { target.blur(); return; }
+      if (state.warning) { state.warning = null; renderItem(); return; }  // back to changing the marks
       if (state.mode) { cancelMode(); return; }
       hideBanner();
       return;
@@ -605,6 +678,7 @@
     const act = {
       j: () => move(1), ArrowRight: () => move(1), k: () => move(-1), ArrowLeft: () => move(-1),
       "?": () => { const h = document.getElementById("help"); h.hidden = !h.hidden; },
+      z: () => toggleZoom(),
       l: () => { location.href = "/?lang=" + (boot.lang === "de" ? "en" : "de"); },
       c: () => { if (state.detail.item.can_confirm) send("confirm", {}); },
       u: () => { if (state.detail.item.decision) send("undo", {}); },
@@ -655,11 +729,14 @@
     await api("POST", "/logout", {});
     location.href = "/";
   });
+  window.addEventListener("hashchange", onAddressChange);
+  window.addEventListener("popstate", onAddressChange);
   (async () => {
     await loadQueue();
-    const wanted = decodeURIComponent(location.hash.slice(1));
-    const first = state.order.find((it) => it.id === wanted) || state.order.find((it) => it.status === "open") || state.order[0];
-    if (first) await openItem(first.id);
+    const wanted = shownId();
+    if (wanted) { await openItem(wanted, false, true); return; }  // a pasted link: that item, decided or not
+    const first = state.order.find((it) => it.status === "open") || state.order[0];
+    if (first) { history.replaceState(null, "", "#" + encodeURIComponent(first.id)); await openItem(first.id, false, true); }
     else document.getElementById("item").append(el("p", { class: "empty-state", text: t("nothing_left") }));
   })();
 })();
