@@ -400,12 +400,12 @@ def sms_serve(
       export TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… HYBRID_PUBLIC_URL=https://abstimmung.example.de
       hybrid -C mainufer sms serve --host 127.0.0.1 --port 8080
     """
-    from sms.twilio_config import from_environment
-    from sms.webhook import WebhookSettings, bind, configure_logging, run_server
+    from sms.provider import providers_for
+    from sms.serving import bind, configure_logging, run_server
 
     ws = workspace()
     process = ws.process
-    config = from_environment(process)
+    providers = providers_for(ws.root, process)
     if workers < 1:
         raise InvalidInput("--workers must be at least 1")
     ws.open_store().close()  # refuses a missing store or another key before anything listens
@@ -413,14 +413,14 @@ def sms_serve(
     actual_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     console.print(f"Listening on http://{shown_host}:{actual_port} for {process.id} "
-                  f"({workers} worker{'s' if workers > 1 else ''}); Twilio calls {config.webhook_url}"
-                  + (" and /twilio/voice" if process.channels.voice is not None else ""),
+                  f"({workers} worker{'s' if workers > 1 else ''}); "
+                  + "; ".join(provider.banner() for provider in providers),
                   highlight=False, soft_wrap=True)
     console.print("Stop with Ctrl-C. / Beenden mit Strg-C.", soft_wrap=True)
     sys.stdout.flush()
     configure_logging()
     try:
-        run_server(WebhookSettings(ws.root, config), sock, workers=workers, access_log=access_log)
+        run_server(ws.root, providers, sock, workers=workers, access_log=access_log)
     finally:
         sock.close()
     console.print("Stopped. / Beendet.")

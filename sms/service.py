@@ -113,17 +113,20 @@ class SmsService:
 
     # -- entry points ----------------------------------------------------------------------
 
-    def receive(self, message: InboundSms, via: str = "webhook") -> Handled:
-        """Store, decide and word the reply for `message`, in one transaction."""
+    def receive(self, message: InboundSms, via: str = "webhook",
+                also: Callable[[Handled], None] | None = None) -> Handled:
+        """Store, decide and word the reply for `message`, in one transaction; `also`
+        (the gateway's event and outbox rows) runs inside that transaction, with the
+        new or the stored message, and is rolled back and run again with it."""
         if via not in VIAS:
             raise ValueError(f"via {via!r}")
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.transaction():
-                    stored = self.stored(message.message_sid)
-                    if stored is not None:
-                        return stored
-                    return self._take(message, via)
+                    handled = self.stored(message.message_sid) or self._take(message, via)
+                    if also is not None:
+                        also(handled)
+                    return handled
             except (_SidTaken, ClaimLost):
                 continue  # rolled back; the next attempt sees what the other process committed
             except Exception as exc:
