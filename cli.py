@@ -360,7 +360,11 @@ def sms_overview(ctx: typer.Context) -> None:
     store = ws.open_store()
     conn = store.conn
     via = dict(conn.execute("SELECT via, COUNT(*) FROM sms_messages GROUP BY via").fetchall())
-    console.print(f"[bold]SMS channel of {process.id}[/]: number {number}, webhook path /twilio/sms")
+    from sms.provider import provider_name
+
+    gateway = provider_name(process) == "android-gateway"
+    path = "/gateway/sms (android-sms-gateway)" if gateway else "/twilio/sms"
+    console.print(f"[bold]SMS channel of {process.id}[/]: number {number}, webhook path {path}")
     console.print(f"Messages stored: {sum(via.values())} (webhook {via.get('webhook', 0)}, "
                   f"pull {via.get('pull', 0)}, import {via.get('import', 0)})")
     table = Table(title="SMS records")
@@ -377,10 +381,33 @@ def sms_overview(ctx: typer.Context) -> None:
     if state.latest_alarm:
         console.print(f"Latest alarm: {state.latest_alarm.raised_at} ({state.latest_alarm.wrong_codes} wrong codes "
                       "in the hour before)")
+    if gateway:
+        _print_gateway_outbox(store)
+        missing = [name for name in ("HYBRID_GATEWAY_URL", "HYBRID_GATEWAY_USERNAME", "HYBRID_GATEWAY_PASSWORD",
+                                     "HYBRID_GATEWAY_SIGNING_KEY") if not os.environ.get(name)]
+        if missing:
+            console.print(f"Not set here: {', '.join(missing)} (needed by `sms serve` and `sms pull`)")
+        store.close()
+        return
     missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "HYBRID_PUBLIC_URL") if not os.environ.get(name)]
     if missing:
         console.print(f"Not set here: {', '.join(missing)} (needed by `sms serve`; `sms pull` needs the first two)")
     store.close()
+
+
+GATEWAY_LIMITS = ("Backfill: `hybrid sms pull` asks the phone to send its inbox again (the gateway's inbox export); "
+                  "purge: the gateway's API cannot delete received SMS, so delete them on the phone (its SMS app) "
+                  "after `hybrid purge`.")
+
+
+def _print_gateway_outbox(store) -> None:
+    from hybrid.gateway_store import outbox_counts
+
+    counts = outbox_counts(store)
+    console.print(f"Gateway: {counts.events} webhook events taken; replies sent {counts.sent}, waiting "
+                  f"{counts.queued} ({counts.stale} held by no running server), failed {counts.failed}",
+                  highlight=False)
+    console.print(GATEWAY_LIMITS, highlight=False)
 
 
 @sms_app.command("serve")
@@ -395,6 +422,8 @@ def sms_serve(
     Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and HYBRID_PUBLIC_URL (the URL Twilio calls; signatures are checked against it). In the Twilio console, set the number's "A message comes in" webhook to HYBRID_PUBLIC_URL/twilio/sms and the voice number's "A call comes in" to HYBRID_PUBLIC_URL/twilio/voice, its status callback to HYBRID_PUBLIC_URL/twilio/voice/status (HTTP POST).
 
     Braucht TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN und HYBRID_PUBLIC_URL (die Adresse, die Twilio aufruft). In der Twilio-Konsole: "A message comes in" → HYBRID_PUBLIC_URL/twilio/sms; "A call comes in" → HYBRID_PUBLIC_URL/twilio/voice, Status-Callback → HYBRID_PUBLIC_URL/twilio/voice/status.
+
+    With channels.sms.provider: android-gateway (a phone with the city's SIM running android-sms-gateway): POST /gateway/sms instead, and HYBRID_GATEWAY_URL, HYBRID_GATEWAY_USERNAME, HYBRID_GATEWAY_PASSWORD, HYBRID_GATEWAY_SIGNING_KEY; register HYBRID_PUBLIC_URL/gateway/sms as the phone's sms:received (and mms:received) webhook. / Mit android-gateway: POST /gateway/sms, Zugang zum Telefon aus HYBRID_GATEWAY_*.
 
     Example / Beispiel:
       export TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… HYBRID_PUBLIC_URL=https://abstimmung.example.de
@@ -479,13 +508,18 @@ def sms_pull(
     from sms.service import SmsService
     from sms.twilio_config import from_environment
 
+    from sms.provider import provider_name
+
     ws = workspace()
     process = ws.process
-    config = from_environment(process, webhook=False)
     start = _parse_moment(since, "--since") or process.opens - timedelta(days=7)
     end = _parse_moment(until, "--until", end=True) or datetime.now(timezone.utc)
     if end <= start:
         raise InvalidInput(f"--until {until or 'now'} is not after --since {since or start.date().isoformat()}")
+    if provider_name(process) == "android-gateway":
+        _gateway_pull(process, start, end)
+        return
+    config = from_environment(process, webhook=False)
     logging.getLogger("twilio").setLevel(logging.WARNING)  # its request log would show numbers
     store = ws.open_store()
     try:
@@ -495,6 +529,33 @@ def sms_pull(
     _print_backfill(report)
     if report.needs_person:
         raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+def _gateway_pull(process, start, end) -> None:
+    """The gateway has no list of received messages in every mode, but an inbox export:
+    the phone sends each message of the period to the webhook again."""
+    from sms.gateway_api import GatewayApi, GatewayError
+    from sms.gateway_config import from_environment as gateway_settings
+
+    config = gateway_settings(process)
+    api = GatewayApi(config)
+    try:
+        api.export_inbox(start, end)
+    except GatewayError as exc:
+        raise _gateway_failure(exc) from None
+    finally:
+        api.close()
+    console.print(f"Asked the phone ({config.api_url}) to send its inbox from {start.isoformat(timespec='minutes')} "
+                  f"to {end.isoformat(timespec='minutes')} to the webhook again. `hybrid sms serve` must be "
+                  "running: messages it already has are recognised (no second reply), missed ones are stored and "
+                  "answered. Watch `hybrid sms` for the counts.", highlight=False, soft_wrap=True)
+
+
+def _gateway_failure(exc):
+    """A gateway that cannot be reached is exit 4 (try again); one that refuses, exit 2."""
+    from hybrid.errors import ToolMissing
+
+    return (ToolMissing if exc.retry else InvalidInput)(f"sms pull: {exc}")
 
 
 @sms_app.command("import")
@@ -508,11 +569,15 @@ def sms_import(
     Example / Beispiel:  hybrid -C mainufer sms import ~/Downloads/Messages.csv
     """
     from sms.backfill import import_csv
+    from sms.provider import provider_name
     from sms.service import SmsService
     from sms.twilio_config import TwilioConfig, sms_number
 
     ws = workspace()
     process = ws.process
+    if provider_name(process) == "android-gateway":
+        raise InvalidInput("sms import reads Twilio's console export; this process takes SMS through "
+                           "android-sms-gateway: use `hybrid sms pull` (the phone sends its inbox again)")
     config = TwilioConfig(account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(), sms_number=sms_number(process))
     store = ws.open_store()
     try:
@@ -910,10 +975,22 @@ def status(
         result = collect(store, process)
     finally:
         store.close()
+    from sms.provider import provider_name
+
+    gateway = provider_name(process) == "android-gateway"
     if as_json:
-        typer.echo(_as_json(result.as_json()))
+        document = result.as_json()
+        if gateway:
+            document["sms_provider"] = {"provider": "android-gateway", "limits": GATEWAY_LIMITS}
+        typer.echo(_as_json(document))
     else:
         _print_status(result)
+        if gateway:
+            store = ws.open_store()
+            try:
+                _print_gateway_outbox(store)
+            finally:
+                store.close()
     if result.needs_person:
         raise typer.Exit(ExitCode.NEEDS_PERSON)
 
@@ -996,6 +1073,11 @@ def purge(
     finally:
         store.close()
     _print_purge_report(report)
+    from sms.provider import provider_name
+
+    if provider_name(process) == "android-gateway":
+        console.print("The SMS gateway's API cannot delete received messages: delete them on the phone too "
+                      "(its SMS app keeps every message the SIM received).", highlight=False)
     if report.complete:
         return
     left = f"{report.pending_messages} message(s) and {report.pending_calls} call(s) are still stored at Twilio"

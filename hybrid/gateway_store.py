@@ -47,6 +47,12 @@ def record_event(store: Store, event_id: str, message_sid: str, event: str, devi
     return cur.rowcount == 1
 
 
+def never_at_twilio(store: Store, message_sid: str) -> None:
+    """A gateway message was never at Twilio: `hybrid purge` has nothing to delete there
+    (the phone's own inbox is cleared on the phone; the gateway's API cannot)."""
+    store.conn.execute("UPDATE sms_messages SET twilio_deleted = 1 WHERE message_sid = ?", (message_sid,))
+
+
 def queue_reply(store: Store, message_sid: str, outbox_id: str, text: str, lease: float) -> None:
     now = datetime.now(timezone.utc)
     store.conn.execute(

@@ -156,6 +156,8 @@ def take(service: SmsService, event: GatewayEvent) -> Taken:
         outcome["new_event"] = gateway_store.record_event(store, event.event_id, sid, event.event, event.device_id,
                                                           event.webhook_id, event.received_at)
         outcome["send"] = None
+        if not handled.replay:
+            gateway_store.never_at_twilio(store, sid)
         if handled.reply is None:
             return
         if not handled.replay:
