@@ -510,16 +510,19 @@ def sms_pull(
 
     from sms.provider import provider_name
 
+    from sms.gateway_config import from_environment as gateway_settings
+
     ws = workspace()
     process = ws.process
+    gateway = provider_name(process) == "android-gateway"
+    config = gateway_settings(process) if gateway else from_environment(process, webhook=False)
     start = _parse_moment(since, "--since") or process.opens - timedelta(days=7)
     end = _parse_moment(until, "--until", end=True) or datetime.now(timezone.utc)
     if end <= start:
         raise InvalidInput(f"--until {until or 'now'} is not after --since {since or start.date().isoformat()}")
-    if provider_name(process) == "android-gateway":
-        _gateway_pull(process, start, end)
+    if gateway:
+        _gateway_pull(config, start, end)
         return
-    config = from_environment(process, webhook=False)
     logging.getLogger("twilio").setLevel(logging.WARNING)  # its request log would show numbers
     store = ws.open_store()
     try:
@@ -531,13 +534,11 @@ def sms_pull(
         raise typer.Exit(ExitCode.NEEDS_PERSON)
 
 
-def _gateway_pull(process, start, end) -> None:
+def _gateway_pull(config, start, end) -> None:
     """The gateway has no list of received messages in every mode, but an inbox export:
     the phone sends each message of the period to the webhook again."""
     from sms.gateway_api import GatewayApi, GatewayError
-    from sms.gateway_config import from_environment as gateway_settings
 
-    config = gateway_settings(process)
     api = GatewayApi(config)
     try:
         api.export_inbox(start, end)
@@ -966,6 +967,7 @@ def status(
     Examples:  hybrid -C wue-bh-2027 status
                hybrid -C wue-bh-2027 status --json
     """
+    from hybrid.gateway_store import gateway_messages
     from hybrid.status import collect
 
     ws = workspace()
@@ -973,6 +975,7 @@ def status(
     store = ws.open_store()
     try:
         result = collect(store, process)
+        by_gateway = gateway_messages(store)
     finally:
         store.close()
     from sms.provider import provider_name
@@ -984,7 +987,7 @@ def status(
             document["sms_provider"] = {"provider": "android-gateway", "limits": GATEWAY_LIMITS}
         typer.echo(_as_json(document))
     else:
-        _print_status(result)
+        _print_status(result, by_gateway)
         if gateway:
             store = ws.open_store()
             try:
@@ -995,7 +998,7 @@ def status(
         raise typer.Exit(ExitCode.NEEDS_PERSON)
 
 
-def _print_status(result) -> None:
+def _print_status(result, by_gateway: int = 0) -> None:
     from rich import box
 
     from hybrid.states import PageState, RecordState
@@ -1031,7 +1034,9 @@ def _print_status(result) -> None:
     ballots, phones = result.ballots, result.phones
     console.print(f"Ballots printed: {ballots['issued'] + ballots['void']} (issued {ballots['issued']}, "
                   f"void {ballots['void']})", highlight=False)
-    console.print(f"SMS stored: {phones.sms_messages} (deleted at Twilio {phones.sms_deleted_at_twilio}); "
+    at_twilio = (f"deleted at Twilio {phones.sms_deleted_at_twilio - by_gateway}, {by_gateway} by the city's gateway, "
+                 "never at Twilio" if by_gateway else f"deleted at Twilio {phones.sms_deleted_at_twilio}")
+    console.print(f"SMS stored: {phones.sms_messages} ({at_twilio}); "
                   f"calls: {phones.voice_calls} (deleted at Twilio {phones.calls_deleted_at_twilio})", highlight=False)
     review = result.review
     waiting = ", ".join(f"{group} {n}" for group, n in result.review_waiting.items())

@@ -96,6 +96,11 @@ def mark_results(store: Store, results: Iterable[SendResult]) -> None:
                 store.conn.execute("UPDATE sms_messages SET replied = 1 WHERE message_sid = ?", (r.message_sid,))
 
 
+def gateway_messages(store: Store) -> int:
+    """Messages that came through the gateway (never at Twilio)."""
+    return int(store.conn.execute("SELECT COUNT(DISTINCT message_sid) FROM gateway_events").fetchone()[0])
+
+
 @dataclass(frozen=True)
 class OutboxCounts:
     queued: int

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from gateway_double import FakeGateway  # noqa: E402
 
 from hybrid.codes import format_code  # noqa: E402
-from sms.demo_sender import printed_ballots  # noqa: E402
+from sms.demo_sender import printed_ballots, start_server  # noqa: E402
 
 SIGNING_KEY = "demo-signing-key-not-a-secret"
 DEMO_TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "de" * 16, "TWILIO_AUTH_TOKEN": "demo-auth-token-not-a-secret-000",
@@ -64,16 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             env = dict(os.environ, **DEMO_TWILIO, HYBRID_GATEWAY_URL=phone.url, HYBRID_GATEWAY_USERNAME=phone.username,
                        HYBRID_GATEWAY_PASSWORD=phone.password, HYBRID_GATEWAY_SIGNING_KEY=SIGNING_KEY,
                        PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-            command = [sys.executable, "-u", str(REPO / "cli.py"), "-C", str(workspace), "sms", "serve", "--port", "0"]
-            with open(workspace / "sms-gateway-serve.log", "ab") as log:
-                proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(REPO))
-            line = proc.stdout.readline().decode()
-            match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-            if not match:
-                proc.kill()
-                raise SystemExit(f"the SMS server did not start; see {workspace / 'sms-gateway-serve.log'}")
-            print(line.strip())
-            phone.webhook_url = f"http://127.0.0.1:{match.group(1)}/gateway/sms"
+            proc, url = start_server(workspace, env)
+            phone.webhook_url = url + "/gateway/sms"
             try:
                 run_conversation(phone, ballots, workspace, env)
             finally:
@@ -86,12 +78,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_conversation(phone: FakeGateway, ballots: list[str], workspace: Path, env: dict) -> None:
-    for _ in range(100):  # the server is up when its webhook answers
-        try:
-            if phone.redeliver(b"{}")[0] in (400, 403):
-                break
-        except Exception:
-            time.sleep(0.1)
     if len(ballots) < 3:
         print("  (fewer than three unused ballots left: nothing to show)")
         return

@@ -73,6 +73,7 @@ class ReplySender:
         self._results: list[SendResult] = []
         self._results_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._final = threading.Event()
         self._busy = 0
         self._threads: list[threading.Thread] = []
         self.scale = _scale()
@@ -105,6 +106,7 @@ class ReplySender:
             left = [reply for _, _, reply in self._due]
             self._due.clear()
         self._add(*[SendResult(r.message_sid, "queued", r.attempts, "server stopped before sending") for r in left])
+        self._final.set()
         self._threads[-1].join(timeout)
         if left:
             log.warning("stopped with %d replies not yet sent (see `hybrid sms`)", len(left))
@@ -166,20 +168,13 @@ class ReplySender:
         store = None
         try:
             while True:
-                stopping = self._stopping.wait(FLUSH_SECONDS)
+                final = self._final.wait(FLUSH_SECONDS)  # set by stop() once nothing can be added
                 with self._results_lock:
                     batch, self._results = self._results, []
                 if batch:
-                    if store is None:
-                        store = Workspace(self.workspace).open_store()
+                    store = store or Workspace(self.workspace).open_store()
                     self._write(store, batch)
-                if stopping and all(not t.is_alive() for t in self._threads[:-1]):
-                    with self._results_lock:
-                        batch, self._results = self._results, []
-                    if batch:
-                        if store is None:
-                            store = Workspace(self.workspace).open_store()
-                        self._write(store, batch)
+                if final:
                     return
         finally:
             if store is not None:

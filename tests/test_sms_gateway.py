@@ -195,6 +195,11 @@ def test_failed_sends_are_retried_with_the_same_id_and_recorded(sms_workspace, s
     shown = " ".join(overview.stdout.split())
     assert "replies sent 1, waiting 0 (0 held by no running server), failed 1" in shown
     assert "the gateway's API cannot delete received SMS" in shown
+    status = subprocess.run([sys.executable, str(REPO / "cli.py"), "-C", str(ws.root), "status"],
+                            capture_output=True, text=True, env=gateway_env(ws, phone), timeout=60)
+    shown = " ".join(status.stdout.split())
+    assert "SMS stored: 2 (deleted at Twilio 0, 2 by the city's gateway, never at Twilio)" in shown
+    assert "`hybrid sms pull` asks the phone to send its inbox again" in shown
 
 
 def test_a_reply_left_unsent_by_a_stopped_server_is_sent_by_the_next_on_the_phones_retry(
