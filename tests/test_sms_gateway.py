@@ -338,3 +338,57 @@ def test_the_gateway_path_never_imports_twilio(sms_workspace, phone):
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['android-gateway'] []"
+
+
+# -- the pure parts ----------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sms.gateway_inbound import EventProblem, message_event, parse_event, sign, signature_problem  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=300), flip=st.integers(min_value=0, max_value=10_000), skew=st.integers(-300, 300))
+def test_a_signature_holds_only_for_its_own_body_and_timestamp(body, flip, skew):
+    now = 1_800_000_000
+    stamp = str(now + skew)
+    signature = sign(SIGNING_KEY, body, stamp)
+    assert signature_problem(SIGNING_KEY, body, stamp, signature, now=now) is None
+    assert signature_problem(SIGNING_KEY, body, stamp, signature.upper(), now=now) is None  # hex in any case
+    if body:
+        index = flip % len(body)
+        changed = body[:index] + bytes([body[index] ^ 1]) + body[index + 1:]
+        assert signature_problem(SIGNING_KEY, changed, stamp, signature, now=now) == "wrong X-Signature"
+    assert signature_problem(SIGNING_KEY, body, str(now + skew + 1), signature, now=now) is not None
+    assert signature_problem("other", body, stamp, signature, now=now) == "wrong X-Signature"
+    assert signature_problem(SIGNING_KEY, body, str(now - 301), sign(SIGNING_KEY, body, str(now - 301)),
+                             now=now).startswith("X-Timestamp more than 5 minutes")
+
+
+def test_received_at_becomes_utc_and_the_older_phone_number_field_is_read():
+    data = json.loads(event_body("4821 7730 9512 1", "+4915112345678",
+                                 datetime(2027, 3, 28, 3, 30, tzinfo=timezone(timedelta(hours=2)))))
+    del data["payload"]["sender"]  # apps before 2026 send only phoneNumber
+    event = message_event(parse_event(json.dumps(data).encode())[2])
+    assert event.received_at == datetime(2027, 3, 28, 1, 30, tzinfo=timezone.utc)
+    assert (event.sender, event.text, event.num_media) == ("+4915112345678", "4821 7730 9512 1", 0)
+    data["payload"]["message"] = 42
+    with pytest.raises(EventProblem, match="payload.message"):
+        message_event(data)
+
+
+def test_a_voice_channel_beside_the_gateway_stays_twilios(sms_workspace, sms_server, phone):
+    ws = sms_workspace(codes={"de": 1})
+    path = ws.root / "process.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        '    number: "+49 157 92418830"\n', '    number: "+49 157 92418830"\n    provider: android-gateway\n'),
+        encoding="utf-8")
+    env = gateway_env(ws, phone)
+    env.update({k: v for k, v in ws.environment().items() if k.startswith("TWILIO_")})
+    server = sms_server(ws, env=env)
+    phone.webhook_url = server.url + "/gateway/sms"
+    assert server.http.post("/twilio/voice", data={"CallSid": "CA" + "0" * 32}).status_code == 403  # Twilio's, signed
+    assert server.http.post("/twilio/sms", data={"Body": "1"}).status_code == 404  # SMS go through the phone only
+    assert phone.receive(f"{ws.codes['de'][0]} 1", sender=VOTER)[:2] == (200, {"status": "stored"})
+    assert replies_to(phone, VOTER, 1) == [THANKS.format("1")]
