@@ -316,7 +316,8 @@ def test_start_up_names_every_missing_or_unsafe_setting(sms_workspace):
                            text=True, env=env, timeout=60)
     assert check.returncode == 2
     said = check.stderr.replace("\n", "")
-    assert "process.yaml:26:15: channels.sms.provider: should be 'twilio' or 'android-gateway'" in said
+    line = bad.splitlines().index("    provider: android") + 1
+    assert f"process.yaml:{line}:15: channels.sms.provider: should be 'twilio' or 'android-gateway'" in said
 
 
 def test_the_gateway_path_never_imports_twilio(sms_workspace, phone):
