@@ -148,6 +148,21 @@ def layout_id_for(process: Process, lang: str, large_print: bool) -> str:
     return name + ("-L" if large_print else "")
 
 
+def variant_layout(process: Process, lang: str, large_print: bool, layout_id: str, pages: list[Page]) -> Layout:
+    """The layout contract of one printed variant, with its hash."""
+    body = {
+        "format": "hybrid-layout/1",
+        "process": process.id,
+        "layout_id": layout_id,
+        "language": lang,
+        "large_print": large_print,
+        "duplex": True,
+        "page_size_mm": [PAGE_W, PAGE_H],
+        "pages": [p.model_dump(mode="json") for p in pages],
+    }
+    return Layout.model_validate({**body, "layout_hash": layout_hash_of(body)})
+
+
 @dataclass
 class PageBuilder:
     kind: str
@@ -214,17 +229,7 @@ class BallotComposer:
                     boxes=builder.boxes,
                 )
             )
-        body = {
-            "format": "hybrid-layout/1",
-            "process": self.process.id,
-            "layout_id": self.layout_id,
-            "language": self.lang,
-            "large_print": self.large_print,
-            "duplex": True,
-            "page_size_mm": [PAGE_W, PAGE_H],
-            "pages": [p.model_dump(mode="json") for p in pages],
-        }
-        layout = Layout.model_validate({**body, "layout_hash": layout_hash_of(body)})
+        layout = variant_layout(self.process, self.lang, self.large_print, self.layout_id, pages)
         plans = [self._finish_page(page, builder, total) for page, builder in zip(layout.pages, builders)]
         examples = tuple(" ".join(str(n) for n in self.process.example_numbers(i)) for i in range(EXAMPLE_ROTATIONS))
         return BallotPlan(layout=layout, pages=tuple(plans), examples=examples)
@@ -478,6 +483,14 @@ class _Block:
         raise NotImplementedError
 
 
+class _ComposerBlock(_Block):
+    """A block that draws from the composer's process and wording; measured once."""
+
+    def __init__(self, composer: BallotComposer) -> None:
+        self.composer = composer
+        self.height = measured_height(self, composer.style)
+
+
 class _Heading(_Block):
     def __init__(self, composer: BallotComposer, text: str, rule: str) -> None:
         s = composer.style
@@ -589,12 +602,8 @@ class _Instructions(_Block):
         page.y += 2.0
 
 
-class _LimitBand(_Block):
+class _LimitBand(_ComposerBlock):
     """A budget's limit, repeated at the top of every page, with the price column's heading."""
-
-    def __init__(self, composer: BallotComposer) -> None:
-        self.composer = composer
-        self.height = measured_height(self, composer.style)
 
     def draw(self, page: PageBuilder) -> None:
         c, s = self.composer, self.composer.style
@@ -614,14 +623,10 @@ class _LimitBand(_Block):
         page.y += 1.0
 
 
-class _Worksheet(_Block):
+class _Worksheet(_ComposerBlock):
     """A small sum for the voter ("Ihre Summe"), far enough from every box never to be read as a mark."""
 
     LINES = 4
-
-    def __init__(self, composer: BallotComposer) -> None:
-        self.composer = composer
-        self.height = measured_height(self, composer.style)
 
     def draw(self, page: PageBuilder) -> None:
         c, s = self.composer, self.composer.style

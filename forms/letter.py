@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forms.compose import LEFT, PAGE_H, PAGE_W, QR, RIGHT, LineOp, Op, PageBuilder, Style, TextOp, layout_id_for
+from forms.compose import (LEFT, PAGE_H, QR, RIGHT, LineOp, Op, PageBuilder, Style, TextOp, layout_id_for,
+                           variant_layout)
 from forms.fonts import SANS, SANS_BOLD, text_width_mm, wrap
 from forms.letter_texts import letter_texts_for
 from forms.privacy_notice import privacy_parts, privacy_title
 from forms.texts import format_date, texts_for
 from hybrid.definition import Process
-from hybrid.layout import Layout, Page, Rect, layout_hash_of
+from hybrid.layout import Layout, Page, Rect
 
 ADDRESS_WINDOW = Rect(x=20.0, y=45.0, w=85.0, h=45.0)  # DIN 5008 form B
 RECIPIENT_TOP = ADDRESS_WINDOW.y + 17.7  # below the 5-line return/remark zone
@@ -52,17 +53,8 @@ class LetterComposer:
     def compose(self) -> LetterPlan:
         # No corner squares: a letter whose QR is lost is "not a ballot", never a page for review.
         pages = [Page(page=n, kind="letter", fiducials=[], qr=QR) for n in range(1, LETTER_PAGES + 1)]
-        body = {
-            "format": "hybrid-layout/1",
-            "process": self.process.id,
-            "layout_id": layout_id_for(self.process, self.lang, self.large_print) + "-A",
-            "language": self.lang,
-            "large_print": self.large_print,
-            "duplex": True,
-            "page_size_mm": [PAGE_W, PAGE_H],
-            "pages": [p.model_dump(mode="json") for p in pages],
-        }
-        layout = Layout.model_validate({**body, "layout_hash": layout_hash_of(body)})
+        layout_id = layout_id_for(self.process, self.lang, self.large_print) + "-A"
+        layout = variant_layout(self.process, self.lang, self.large_print, layout_id, pages)
         return LetterPlan(layout=layout, pages=(tuple(self._front()), tuple(self._back())),
                           window=ADDRESS_WINDOW, recipient_top=RECIPIENT_TOP)
 

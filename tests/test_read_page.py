@@ -267,12 +267,15 @@ def test_an_untouched_ballot_page_is_identified_with_every_box_empty(printed: Pr
     assert result.mark_signature == ""
 
 
-@pytest.mark.parametrize("variant,index", [("poll-en-large", 2), ("poll-en-large", 3), ("budget-de", 2)])
-def test_a_back_side_is_recognised_by_its_qr(printed: Printed, variant: str, index: int):
-    result = read_page(printed.image(variant, index, 200), printed.layouts)
-    assert result.kind is PageKind.BACK
-    assert result.payload == printed.expected(variant, index) and result.payload.code is None
-    assert result.boxes == ()
+@pytest.mark.parametrize("variant", ["poll-en-large", "budget-de"])
+def test_a_back_side_is_recognised_by_its_qr(printed: Printed, variant: str):
+    backs = [p.page - 1 for p in printed.layout_of[variant].pages if p.kind == "back"]
+    assert backs
+    for index in backs:
+        result = read_page(printed.image(variant, index, 200), printed.layouts)
+        assert result.kind is PageKind.BACK
+        assert result.payload == printed.expected(variant, index) and result.payload.code is None
+        assert result.boxes == ()
 
 
 def test_the_same_pixels_always_give_the_same_reading_and_stay_untouched(printed: Printed):
@@ -481,7 +484,7 @@ def test_the_second_page_of_a_budget_is_told_from_the_first_without_its_qr(print
     Pen(img, 200).paint(printed.layout_of["budget-de"].pages[1].qr, grey=255)  # torn off
     result = read_page(img, printed.layouts)
     assert result.code_from_ocr and result.payload == printed.expected("budget-de", 1)
-    assert result.payload.page == 2 and len(result.boxes) == 18
+    assert result.payload.page == 2 and len(result.boxes) == len(printed.boxes("budget-de", 2)) >= 18
     assert Reason.DOUBTFUL_GEOMETRY not in result.reasons
 
 
@@ -551,8 +554,8 @@ def test_a_ballot_of_an_unknown_layout_is_named_but_not_read(printed: Printed):
 
 def test_large_print_boxes(printed: Printed):
     dpi = 150
-    img = printed.image("poll-en-large", 0, dpi)
-    boxes = printed.boxes("poll-en-large", 1)
+    img = printed.image("poll-en-large", 1, dpi)
+    boxes = printed.boxes("poll-en-large", 2)
     assert boxes[0].w == 9.0 and len(boxes) >= 6
     pen = Pen(img, dpi)
     pen.cross(boxes[1], width=0.5)
@@ -569,29 +572,33 @@ def test_large_print_boxes(printed: Printed):
 
 def test_both_budget_pages_and_a_handwritten_comment(printed: Printed):
     dpi = 200
+    layout = printed.layout_of["budget-de"]
+    [comment_page] = [p.page for p in layout.pages if p.comment is not None]
     first, second = printed.image("budget-de", 0, dpi), printed.image("budget-de", 1, dpi)
+    third = printed.image("budget-de", comment_page - 1, dpi)
     page1, page2 = printed.boxes("budget-de", 1), printed.boxes("budget-de", 2)
     pen1, pen2 = Pen(first, dpi), Pen(second, dpi)
     pen1.cross(page1[0])
-    pen1.cross(page1[15])
+    pen1.cross(page1[11])
     pen2.tick(page2[3])
     pen2.correction(page2[17])
-    comment = printed.layout_of["budget-de"].pages[1].comment
+    comment = layout.pages[comment_page - 1].comment
     k = dpi / 25.4
-    cv2.putText(second, "Mehr Baeume am Mainufer bitte", (int((comment.x + 5) * k), int((comment.y + 11) * k)),
+    cv2.putText(third, "Mehr Baeume am Mainufer bitte", (int((comment.x + 5) * k), int((comment.y + 11) * k)),
                 cv2.FONT_HERSHEY_SIMPLEX, 1.6, 25, 3, cv2.LINE_AA)
-    r1, r2 = read_page(first, printed.layouts), read_page(second, printed.layouts)
-    assert (r1.payload.page, r2.payload.page) == (1, 2) and r1.payload.serial == r2.payload.serial
-    assert r1.mark_signature == f"{page1[0].number}:M,{page1[15].number}:M"
+    r1, r2, r3 = (read_page(image, printed.layouts) for image in (first, second, third))
+    assert (r1.payload.page, r2.payload.page, r3.payload.page) == (1, 2, comment_page)
+    assert r1.payload.serial == r2.payload.serial == r3.payload.serial
+    assert r1.mark_signature == f"{page1[0].number}:M,{page1[11].number}:M"
     assert r2.mark_signature == f"{page2[3].number}:M,{page2[17].number}:C"
     assert all(b.question == "budget" for b in r1.boxes + r2.boxes)
-    assert r1.comment_ink == 0.0 and r1.comment_crop_png is None
-    assert r2.comment_ink > 0.01
-    assert r2.comment_suggestion is not None and "Mainufer" in r2.comment_suggestion
-    assert r2.comment_confidence >= 70
-    crop = png(r2.comment_crop_png)
+    assert r1.comment_ink == 0.0 and r1.comment_crop_png is None and r2.comment_crop_png is None
+    assert r3.comment_ink > 0.01
+    assert r3.comment_suggestion is not None and "Mainufer" in r3.comment_suggestion
+    assert r3.comment_confidence >= 70
+    crop = png(r3.comment_crop_png)
     assert crop.shape[1] == pytest.approx(comment.w * 6, abs=12)  # ~150 DPI
-    assert r2.reasons == ()  # a comment never blocks counting
+    assert r3.reasons == ()  # a comment never blocks counting
 
 
 def test_even_a_short_comment_is_kept(printed: Printed):
@@ -608,8 +615,9 @@ def test_even_a_short_comment_is_kept(printed: Printed):
 
 
 def test_a_scrawl_in_the_comment_box_is_kept_for_staff_without_a_suggestion(printed: Printed):
-    img = printed.image("budget-de", 1, 200)
-    comment = printed.layout_of["budget-de"].pages[1].comment
+    [page] = [p for p in printed.layout_of["budget-de"].pages if p.comment is not None]
+    img = printed.image("budget-de", page.page - 1, 200)
+    comment = page.comment
     Pen(img, 200).path([(comment.x + 10 + 7 * i, comment.y + 8 + (5 if i % 2 else 0)) for i in range(12)], width=0.5)
     result = read_page(img, printed.layouts)
     assert result.comment_ink > 0.003 and result.comment_crop_png is not None
