@@ -370,7 +370,11 @@ def sms_overview(ctx: typer.Context) -> None:
     store = ws.open_store()
     conn = store.conn
     via = dict(conn.execute("SELECT via, COUNT(*) FROM sms_messages GROUP BY via").fetchall())
-    console.print(f"[bold]SMS channel of {process.id}[/]: number {number}, webhook path /twilio/sms")
+    from sms.provider import provider_name
+
+    gateway = provider_name(process) == "android-gateway"
+    path = "/gateway/sms (android-sms-gateway)" if gateway else "/twilio/sms"
+    console.print(f"[bold]SMS channel of {process.id}[/]: number {number}, webhook path {path}")
     console.print(f"Messages stored: {sum(via.values())} (webhook {via.get('webhook', 0)}, "
                   f"pull {via.get('pull', 0)}, import {via.get('import', 0)})")
     table = Table(title="SMS records")
@@ -387,10 +391,33 @@ def sms_overview(ctx: typer.Context) -> None:
     if state.latest_alarm:
         console.print(f"Latest alarm: {state.latest_alarm.raised_at} ({state.latest_alarm.wrong_codes} wrong codes "
                       "in the hour before)")
+    if gateway:
+        _print_gateway_outbox(store)
+        missing = [name for name in ("HYBRID_GATEWAY_URL", "HYBRID_GATEWAY_USERNAME", "HYBRID_GATEWAY_PASSWORD",
+                                     "HYBRID_GATEWAY_SIGNING_KEY") if not os.environ.get(name)]
+        if missing:
+            console.print(f"Not set here: {', '.join(missing)} (needed by `sms serve` and `sms pull`)")
+        store.close()
+        return
     missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "HYBRID_PUBLIC_URL") if not os.environ.get(name)]
     if missing:
         console.print(f"Not set here: {', '.join(missing)} (needed by `sms serve`; `sms pull` needs the first two)")
     store.close()
+
+
+GATEWAY_LIMITS = ("Backfill: `hybrid sms pull` asks the phone to send its inbox again (the gateway's inbox export); "
+                  "purge: the gateway's API cannot delete received SMS, so delete them on the phone (its SMS app) "
+                  "after `hybrid purge`.")
+
+
+def _print_gateway_outbox(store) -> None:
+    from hybrid.gateway_store import outbox_counts
+
+    counts = outbox_counts(store)
+    console.print(f"Gateway: {counts.events} webhook events taken; replies sent {counts.sent}, waiting "
+                  f"{counts.queued} ({counts.stale} held by no running server), failed {counts.failed}",
+                  highlight=False)
+    console.print(GATEWAY_LIMITS, highlight=False)
 
 
 @sms_app.command("serve")
@@ -406,16 +433,18 @@ def sms_serve(
 
     Braucht TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN und HYBRID_PUBLIC_URL (die Adresse, die Twilio aufruft). In der Twilio-Konsole: "A message comes in" → HYBRID_PUBLIC_URL/twilio/sms; "A call comes in" → HYBRID_PUBLIC_URL/twilio/voice, Status-Callback → HYBRID_PUBLIC_URL/twilio/voice/status.
 
+    With channels.sms.provider: android-gateway (a phone with the city's SIM running android-sms-gateway): POST /gateway/sms instead, and HYBRID_GATEWAY_URL, HYBRID_GATEWAY_USERNAME, HYBRID_GATEWAY_PASSWORD, HYBRID_GATEWAY_SIGNING_KEY; register HYBRID_PUBLIC_URL/gateway/sms as the phone's sms:received (and mms:received) webhook. / Mit android-gateway: POST /gateway/sms, Zugang zum Telefon aus HYBRID_GATEWAY_*.
+
     Example / Beispiel:
       export TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… HYBRID_PUBLIC_URL=https://abstimmung.example.de
       hybrid -C mainufer sms serve --host 127.0.0.1 --port 8080
     """
-    from sms.twilio_config import from_environment
-    from sms.webhook import WebhookSettings, bind, configure_logging, run_server
+    from sms.provider import providers_for
+    from sms.serving import bind, configure_logging, run_server
 
     ws = workspace()
     process = ws.process
-    config = from_environment(process)
+    providers = providers_for(ws.root, process)
     if workers < 1:
         raise InvalidInput("--workers must be at least 1")
     ws.open_store().close()  # refuses a missing store or another key before anything listens
@@ -423,14 +452,14 @@ def sms_serve(
     actual_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     console.print(f"Listening on http://{shown_host}:{actual_port} for {process.id} "
-                  f"({workers} worker{'s' if workers > 1 else ''}); Twilio calls {config.webhook_url}"
-                  + (" and /twilio/voice" if process.channels.voice is not None else ""),
+                  f"({workers} worker{'s' if workers > 1 else ''}); "
+                  + "; ".join(provider.banner() for provider in providers),
                   highlight=False, soft_wrap=True)
     console.print("Stop with Ctrl-C. / Beenden mit Strg-C.", soft_wrap=True)
     sys.stdout.flush()
     configure_logging()
     try:
-        run_server(WebhookSettings(ws.root, config), sock, workers=workers, access_log=access_log)
+        run_server(ws.root, providers, sock, workers=workers, access_log=access_log)
     finally:
         sock.close()
     console.print("Stopped. / Beendet.")
@@ -489,13 +518,21 @@ def sms_pull(
     from sms.service import SmsService
     from sms.twilio_config import from_environment
 
+    from sms.provider import provider_name
+
+    from sms.gateway_config import from_environment as gateway_settings
+
     ws = workspace()
     process = ws.process
-    config = from_environment(process, webhook=False)
+    gateway = provider_name(process) == "android-gateway"
+    config = gateway_settings(process) if gateway else from_environment(process, webhook=False)
     start = _parse_moment(since, "--since") or process.opens - timedelta(days=7)
     end = _parse_moment(until, "--until", end=True) or datetime.now(timezone.utc)
     if end <= start:
         raise InvalidInput(f"--until {until or 'now'} is not after --since {since or start.date().isoformat()}")
+    if gateway:
+        _gateway_pull(config, start, end)
+        return
     logging.getLogger("twilio").setLevel(logging.WARNING)  # its request log would show numbers
     store = ws.open_store()
     try:
@@ -505,6 +542,31 @@ def sms_pull(
     _print_backfill(report)
     if report.needs_person:
         raise typer.Exit(ExitCode.NEEDS_PERSON)
+
+
+def _gateway_pull(config, start, end) -> None:
+    """The gateway has no list of received messages in every mode, but an inbox export:
+    the phone sends each message of the period to the webhook again."""
+    from sms.gateway_api import GatewayApi, GatewayError
+
+    api = GatewayApi(config)
+    try:
+        api.export_inbox(start, end)
+    except GatewayError as exc:
+        raise _gateway_failure(exc) from None
+    finally:
+        api.close()
+    console.print(f"Asked the phone ({config.api_url}) to send its inbox from {start.isoformat(timespec='minutes')} "
+                  f"to {end.isoformat(timespec='minutes')} to the webhook again. `hybrid sms serve` must be "
+                  "running: messages it already has are recognised (no second reply), missed ones are stored and "
+                  "answered. Watch `hybrid sms` for the counts.", highlight=False, soft_wrap=True)
+
+
+def _gateway_failure(exc):
+    """A gateway that cannot be reached is exit 4 (try again); one that refuses, exit 2."""
+    from hybrid.errors import ToolMissing
+
+    return (ToolMissing if exc.retry else InvalidInput)(f"sms pull: {exc}")
 
 
 @sms_app.command("import")
@@ -518,11 +580,15 @@ def sms_import(
     Example / Beispiel:  hybrid -C mainufer sms import ~/Downloads/Messages.csv
     """
     from sms.backfill import import_csv
+    from sms.provider import provider_name
     from sms.service import SmsService
     from sms.twilio_config import TwilioConfig, sms_number
 
     ws = workspace()
     process = ws.process
+    if provider_name(process) == "android-gateway":
+        raise InvalidInput("sms import reads Twilio's console export; this process takes SMS through "
+                           "android-sms-gateway: use `hybrid sms pull` (the phone sends its inbox again)")
     config = TwilioConfig(account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(), sms_number=sms_number(process))
     store = ws.open_store()
     try:
@@ -1009,6 +1075,7 @@ def status(
     Examples:  hybrid -C wue-bh-2027 status
                hybrid -C wue-bh-2027 status --json
     """
+    from hybrid.gateway_store import gateway_messages
     from hybrid.status import collect
 
     ws = workspace()
@@ -1016,17 +1083,30 @@ def status(
     store = ws.open_store()
     try:
         result = collect(store, process)
+        by_gateway = gateway_messages(store)
     finally:
         store.close()
+    from sms.provider import provider_name
+
+    gateway = provider_name(process) == "android-gateway"
     if as_json:
-        typer.echo(_as_json(result.as_json()))
+        document = result.as_json()
+        if gateway:
+            document["sms_provider"] = {"provider": "android-gateway", "limits": GATEWAY_LIMITS}
+        typer.echo(_as_json(document))
     else:
-        _print_status(result)
+        _print_status(result, by_gateway)
+        if gateway:
+            store = ws.open_store()
+            try:
+                _print_gateway_outbox(store)
+            finally:
+                store.close()
     if result.needs_person:
         raise typer.Exit(ExitCode.NEEDS_PERSON)
 
 
-def _print_status(result) -> None:
+def _print_status(result, by_gateway: int = 0) -> None:
     from rich import box
 
     from hybrid import state_texts as words
@@ -1064,7 +1144,9 @@ def _print_status(result) -> None:
     ballots, phones = result.ballots, result.phones
     console.print(f"Ballots printed: {ballots['issued'] + ballots['void']} (issued {ballots['issued']}, "
                   f"void {ballots['void']})", highlight=False)
-    console.print(f"SMS stored: {phones.sms_messages} (deleted at Twilio {phones.sms_deleted_at_twilio}); "
+    at_twilio = (f"deleted at Twilio {phones.sms_deleted_at_twilio - by_gateway}, {by_gateway} by the city's gateway, "
+                 "never at Twilio" if by_gateway else f"deleted at Twilio {phones.sms_deleted_at_twilio}")
+    console.print(f"SMS stored: {phones.sms_messages} ({at_twilio}); "
                   f"calls: {phones.voice_calls} (deleted at Twilio {phones.calls_deleted_at_twilio})", highlight=False)
     review = result.review
     waiting = ", ".join(f"{words.text('group', group)} {n}" for group, n in result.review_waiting.items())
@@ -1106,6 +1188,11 @@ def purge(
     finally:
         store.close()
     _print_purge_report(report)
+    from sms.provider import provider_name
+
+    if provider_name(process) == "android-gateway":
+        console.print("The SMS gateway's API cannot delete received messages: delete them on the phone too "
+                      "(its SMS app keeps every message the SIM received).", highlight=False)
     if report.complete:
         return
     left = f"{report.pending_messages} message(s) and {report.pending_calls} call(s) are still stored at Twilio"

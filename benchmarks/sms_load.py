@@ -1,7 +1,16 @@
 """SMS webhook load benchmark: signed requests per second, latency, nothing lost.
 
     .venv/bin/python benchmarks/sms_load.py [--rate 500] [--duration 60] [--engines sqlite,postgresql]
-                                            [--workers 1] [--connections 32]
+                                            [--workers 1] [--connections 32] [--providers twilio,gateway]
+
+Both SMS providers are measured side by side in one run: Twilio's route (`POST
+/twilio/sms`, form-encoded, X-Twilio-Signature) and the self-hosted gateway's (`POST
+/gateway/sms`, android-sms-gateway's JSON events with X-Signature/X-Timestamp), the
+same message mix. For the gateway, a stand-in phone (tests/gateway_double.py, in its
+own process) takes the replies the server sends through its API; afterwards every
+reply must have reached it ("replies": those sent, those still missing after at most
+5 minutes, and how long after the load the last one went out; a real phone sends about
+one SMS a second, so the outbox, not the webhook, sets the pace of replies).
 
 For each configuration a real `hybrid sms serve` process (uvicorn; httptools and uvloop
 when installed) serves a throwaway poll workspace with 20,000 issued codes; the load
@@ -48,13 +57,16 @@ TOKEN = "5ec7e7" + "0" * 26
 PUBLIC_URL = "https://abstimmung.example.de"
 NUMBER = "+4915792418830"
 CODES = 20_000
+GATEWAY_KEY = "bench-signing-key"
+REPLY_DRAIN_SECONDS = 300
+GATEWAY_USER, GATEWAY_PASSWORD = "sms", "gateway-secret"
 
 
 
 # -- the workspace ------------------------------------------------------------------------
 
 
-def make_workspace(root: Path, database_url: str | None) -> list[str]:
+def make_workspace(root: Path, database_url: str | None, provider: str = "twilio") -> list[str]:
     """A poll workspace, open for voting, with CODES issued codes; returns them."""
     from forms.compose import BallotComposer
     from hybrid.codes import new_code
@@ -63,6 +75,9 @@ def make_workspace(root: Path, database_url: str | None) -> list[str]:
     text = (ROOT / "hybrid" / "examples" / "poll.yaml").read_text(encoding="utf-8")
     text = text.replace("opens: 2027-05-03T00:00:00+02:00", "opens: 2020-01-01T00:00:00+01:00")
     text = text.replace("closes: 2027-06-01T00:00:00+02:00", "closes: 2099-01-01T00:00:00+01:00")
+    if provider == "gateway":
+        text = text.replace('    number: "+49 157 92418830"\n', '    number: "+49 157 92418830"\n    provider: android-gateway\n')
+        text = text.replace('  voice:\n    number: "+49 931 4650 0190"\n', "")
     root.mkdir(parents=True)
     (root / "process.yaml").write_text(text, encoding="utf-8")
     if database_url:
@@ -84,8 +99,12 @@ def make_workspace(root: Path, database_url: str | None) -> list[str]:
 # -- the requests -------------------------------------------------------------------------
 
 
-def build_requests(codes: list[str], count: int, port: int, seed: int = 1) -> list[bytes]:
-    """`count` raw HTTP requests, each a signed inbound SMS with its own MessageSid."""
+def build_requests(codes: list[str], count: int, port: int, seed: int = 1, provider: str = "twilio") -> list[bytes]:
+    """`count` raw HTTP requests, each a signed inbound SMS with its own MessageSid (or event id)."""
+    from datetime import datetime, timezone
+
+    from gateway_double import event_body, signed_headers
+
     from hybrid.codes import format_code
     from sms.twilio_double import inbound_params, sign
 
@@ -110,6 +129,14 @@ def build_requests(codes: list[str], count: int, port: int, seed: int = 1) -> li
             body = f"STATUS {rnd.choice(used or codes)}"
         else:
             body = "Hallo, wie funktioniert das?"
+        if provider == "gateway":
+            event = event_body(body, sender, datetime.now(timezone.utc), event_id=f"ev{seed:04x}{n:015x}")
+            headers = signed_headers(GATEWAY_KEY, event)
+            head = (f"POST /gateway/sms HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {headers['User-Agent']}\r\n"
+                    f"Content-Type: application/json\r\nX-Timestamp: {headers['X-Timestamp']}\r\n"
+                    f"X-Signature: {headers['X-Signature']}\r\nContent-Length: {len(event)}\r\n\r\n").encode()
+            out.append(head + event)
+            continue
         sid = "SM" + f"{seed:04x}{n:028x}"
         params = inbound_params(sid, ACCOUNT, sender, NUMBER, body)
         payload = urlencode(params).encode()
@@ -171,7 +198,7 @@ async def load(port: int, requests: list[bytes], rate: float, connections: int) 
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
                 body = await reader.readexactly(length)
-                good = head.startswith(b"HTTP/1.1 200") and body.startswith(b"<?xml")
+                good = head.startswith(b"HTTP/1.1 200") and body.startswith((b"<?xml", b'{"status":"stored"}'))
                 counts["ok" if good else "errors"] += 1
             except (OSError, asyncio.IncompleteReadError):
                 counts["errors"] += 1
@@ -258,6 +285,30 @@ def serve_baseline() -> None:
     uvicorn.Server(uvicorn.Config(baseline_app(), ws="none", log_level="warning", access_log=False)).run(sockets=[sock])
 
 
+def serve_gateway_double() -> None:
+    """The stand-in phone's API, in its own process, until stdin closes."""
+    from gateway_double import FakeGateway
+
+    with FakeGateway(GATEWAY_KEY, username=GATEWAY_USER, password=GATEWAY_PASSWORD) as phone:
+        print(f"Listening on {phone.url}", flush=True)
+        sys.stdin.read()
+        print(len(phone.sent), flush=True)
+
+
+def sent_replies(root: Path, database_url: str | None) -> tuple[int, int]:
+    """(replies sent, replies queued) in the outbox."""
+    from hybrid.workspace import Workspace
+
+    if database_url:
+        os.environ["HYBRID_DATABASE_URL"] = database_url
+    store = Workspace(root).open_store()
+    try:
+        rows = dict(store.conn.execute("SELECT state, COUNT(*) FROM sms_outbox GROUP BY state").fetchall())
+        return int(rows.get("sent", 0)), int(rows.get("queued", 0)) + int(rows.get("failed", 0))
+    finally:
+        store.close()
+
+
 def stored_messages(root: Path, database_url: str | None) -> int:
     from hybrid.workspace import Workspace
 
@@ -270,28 +321,36 @@ def stored_messages(root: Path, database_url: str | None) -> int:
         store.close()
 
 
-def run_one(label: str, engine: str | None, workers: int, args, base: Path, cluster) -> dict:
+def run_one(label: str, engine: str | None, workers: int, args, base: Path, cluster, provider: str = "twilio") -> dict:
     env = dict(os.environ, TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN, HYBRID_PUBLIC_URL=PUBLIC_URL,
                PYTHONPATH=str(ROOT), XDG_CONFIG_HOME=str(base / "keys"))
     os.environ["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"]
     url = cluster.new_database() if engine == "postgresql" else None
-    workspace = base / label.replace(" ", "-")
+    workspace = base / label.replace(" ", "-").replace(",", "")
+    phone = None
     if engine is None:
         command = [sys.executable, str(Path(__file__).resolve()), "--serve-baseline"]
     else:
-        codes = make_workspace(workspace, url)
+        codes = make_workspace(workspace, url, provider)
         if url:
             env["HYBRID_DATABASE_URL"] = url
         else:
             env.pop("HYBRID_DATABASE_URL", None)
         command = [sys.executable, str(ROOT / "cli.py"), "-C", str(workspace), "sms", "serve", "--port", "0",
                    "--workers", str(workers)]
+        if provider == "gateway":
+            phone = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve-gateway-double"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(ROOT))
+            phone_url = phone.stdout.readline().decode().split("Listening on ")[1].strip()
+            env.update(HYBRID_GATEWAY_URL=phone_url, HYBRID_GATEWAY_USERNAME=GATEWAY_USER,
+                       HYBRID_GATEWAY_PASSWORD=GATEWAY_PASSWORD, HYBRID_GATEWAY_SIGNING_KEY=GATEWAY_KEY)
     proc, port = start_server(command, env)
     load_before = Path("/proc/loadavg").read_text().split()[0]
     cpu_before = server_cpu(proc.pid)
+    replies = "–"
     try:
         requests = build_requests(codes if engine else [f"{i:012d}" for i in range(1000)], int(args.rate * args.duration),
-                                  port)
+                                  port, provider=provider)
         loop_factory = None
         try:
             import uvloop
@@ -302,13 +361,24 @@ def run_one(label: str, engine: str | None, workers: int, args, base: Path, clus
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             result = runner.run(load(port, requests, args.rate, args.connections))
         cpu = server_cpu(proc.pid) - cpu_before
+        if phone is not None:  # every reply must reach the phone, after the load
+            drain_start = time.monotonic()
+            while time.monotonic() < drain_start + REPLY_DRAIN_SECONDS:
+                sent, waiting = sent_replies(workspace, url)
+                if waiting == 0:
+                    break
+                time.sleep(0.5)
+            replies = f"{sent:,} sent, {waiting} missing, {time.monotonic() - drain_start:.0f} s after the load"
     finally:
         stop(proc)
+        if phone is not None:
+            phone.stdin.close()
+            phone.wait(timeout=30)
     print(f"{label}: timeline (answers/worst latency per 5 s): {result.timeline()}", flush=True)
     stored = stored_messages(workspace, url) if engine else None
     row = result.row()
     row.update(label=label, sent=result.sent, ok=result.ok, errors=result.errors,
-               lost="–" if stored is None else str(result.sent - stored), stored=stored,
+               lost="–" if stored is None else str(result.sent - stored), stored=stored, replies=replies,
                load=f"{load_before} → {Path('/proc/loadavg').read_text().split()[0]}",
                cpu=f"{cpu / result.seconds:.2f} cores, {cpu / max(result.ok, 1) * 1000:.2f} ms/request")
     return row
@@ -337,10 +407,15 @@ def main() -> None:
     parser.add_argument("--workers", default="1", help="comma-separated server process counts to try")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--providers", default="twilio,gateway", help="twilio, gateway or both")
     parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-gateway-double", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
         serve_baseline()
+        return
+    if args.serve_gateway_double:
+        serve_gateway_double()
         return
 
     base = Path(tempfile.mkdtemp(prefix="hybrid-sms-bench-"))
@@ -359,9 +434,10 @@ def main() -> None:
             print(rows[-1], flush=True)
         for engine in engines:
             for workers in [int(w) for w in args.workers.split(",")]:
-                rows.append(run_one(f"{engine}, {workers} worker{'s' if workers > 1 else ''}", engine, workers, args,
-                                    base, cluster))
-                print(rows[-1], flush=True)
+                for provider in [p for p in args.providers.split(",") if p]:
+                    label = f"{engine}, {workers} worker{'s' if workers > 1 else ''}, {provider}"
+                    rows.append(run_one(label, engine, workers, args, base, cluster, provider))
+                    print(rows[-1], flush=True)
     finally:
         if cluster is not None:
             cluster.stop()
@@ -370,11 +446,13 @@ def main() -> None:
     print(f"Machine: {machine_line()}; "
           f"{time.strftime('%Y-%m-%d')}; rate {args.rate:g}/s for {args.duration:g} s, "
           f"{args.connections} connections")
-    print("| configuration | requests | 200 OK | achieved rate | p50 | p95 | p99 | max | lost | server CPU | load avg |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| configuration | requests | 200 OK | achieved rate | p50 | p95 | p99 | max | lost | replies (gateway) "
+          "| server CPU | load avg |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['label']} | {r['sent']:,} | {r['ok']:,} | {r['rate']:.0f}/s | {r['p50']:.1f} ms | "
-              f"{r['p95']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.0f} ms | {r['lost']} | {r['cpu']} | {r['load']} |")
+              f"{r['p95']:.1f} ms | {r['p99']:.1f} ms | {r['max']:.0f} ms | {r['lost']} | {r['replies']} | {r['cpu']} "
+              f"| {r['load']} |")
 
 
 def _durable_start(cluster):

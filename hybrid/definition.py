@@ -120,9 +120,15 @@ class PhoneChannel(Model):
     number: str = Field(min_length=3)
 
 
+class SmsChannel(PhoneChannel):
+    # twilio: Twilio's webhook and API; android-gateway: a phone with the city's SIM
+    # running android-sms-gateway (its URL and credentials come from the environment)
+    provider: Literal["twilio", "android-gateway"] = "twilio"
+
+
 class Channels(Model):
     paper: PaperChannel | None = None
-    sms: PhoneChannel | None = None
+    sms: SmsChannel | None = None
     voice: PhoneChannel | None = None
 
 

@@ -20,7 +20,7 @@ from hybrid.layout import Layout
 from hybrid.secret_key import fingerprint, keyed_hash, load_key
 
 STORE_FILE = "hybrid.db"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph", "glusterfs", "lustre"}
 
 MIGRATIONS: dict[int, str] = {
@@ -216,6 +216,37 @@ MIGRATIONS: dict[int, str] = {
         twilio_deleted INTEGER NOT NULL DEFAULT 0
     );
     ALTER TABLE sms_messages ADD COLUMN twilio_deleted INTEGER NOT NULL DEFAULT 0;
+    """,
+    # The self-hosted SMS gateway (issue 15, `hybrid.gateway_store`). Each webhook event
+    # once (its `id` is the key: the phone retries an event with the same id); the
+    # message it carried is an `sms_messages` row keyed by a keyed hash of the message
+    # itself, so an inbox export (new event ids) finds it again. `sms_outbox` is the one
+    # reply per message, sent later through the gateway's API: what was sent, when,
+    # after how many attempts. The phone number it went to is never stored.
+    6: """
+    CREATE TABLE gateway_events (
+        event_id TEXT PRIMARY KEY,
+        message_sid TEXT NOT NULL REFERENCES sms_messages(message_sid),
+        event TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        webhook_id TEXT,
+        received_at TEXT NOT NULL,
+        first_seen TEXT NOT NULL
+    );
+    CREATE INDEX gateway_events_by_message ON gateway_events (message_sid);
+    CREATE TABLE sms_outbox (
+        message_sid TEXT PRIMARY KEY REFERENCES sms_messages(message_sid),
+        outbox_id TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        gateway_state TEXT,
+        created_at TEXT NOT NULL,
+        lease_until TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX sms_outbox_by_state ON sms_outbox (state);
     """,
 }
 

@@ -56,6 +56,10 @@ sed -i "s/^opens: .*/opens: $(date -u +%Y-%m-%dT00:00:00+00:00)/" "$DECK_WS/proc
 XDG_CONFIG_HOME="$OUT/deck/config" python -m sms.demo_sender "$DECK_WS" --unused
 deck sms
 
+step "5b. The same by the city's own phone (android-sms-gateway): its webhook, replies through its API"
+# A stand-in phone on loopback (tests/gateway_double.py); no message passes a US provider.
+XDG_CONFIG_HOME="$OUT/deck/config" python samples/gateway_demo.py "$DECK_WS"
+
 step "6. One count from paper and SMS: merge, the files for CONSUL, the report"
 # Exit code 1: done, but some ballots still wait for a person (they are listed, not counted).
 deck merge -o "$OUT/results" | tee "$OUT/merge.log" || [ "${PIPESTATUS[0]}" -eq 1 ]

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from hybrid.definition import Process
+from hybrid.errors import InvalidInput
+
 DEFAULT_REGION = "DE"  # numbers written without +49 are read as German
 
 # Twilio's placeholders for a withheld caller ID: the words spelled on a phone keypad.
@@ -109,3 +112,14 @@ class RedactingFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+def sms_number(process: Process) -> str:
+    """The process's SMS number in E.164; InvalidInput when there is none or it is no number."""
+    channel = process.channels.sms
+    if channel is None:
+        raise InvalidInput("process.yaml: channels.sms.number is missing; the SMS channel needs the number that takes the messages")
+    number = e164(channel.number)
+    if number is None:
+        raise InvalidInput(f"process.yaml: channels.sms.number {channel.number!r} is not a phone number")
+    return number

@@ -17,7 +17,11 @@ A caller may rely on:
   case, as Twilio matches them: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE,
   OPTOUT, START, YES, UNSTOP → TWILIO_KEYWORD (Twilio answers, we do not); HELP and
   INFO → HELP with `keyword` set (Twilio answers too, and so do we). A lone "YES" is
-  never a vote. "STOPP" is not Twilio's (that needs Advanced Opt-Out): it is CHATTER.
+  never a vote.
+- Opt-out in German and English (issue 11): a body whose only words are STOPP, STOP or
+  ABMELDEN (any case, any punctuation or spacing, no digits: "Stopp!", " abmelden. ")
+  and that is not already a whole-body Twilio keyword → OPT_OUT: not a vote, no reply
+  (Twilio's own handling knows only the English keywords without Advanced Opt-Out).
 - The code: one 12-digit group, or consecutive digit groups, with no letter between
   them, that make exactly 12 digits ("4821 7730 9510", "482177309510",
   "4821-7730-9510", "48217 730 9510"). Exactly one distinct code among them must pass
@@ -29,7 +33,7 @@ A caller may rely on:
 - JA/NEIN/YES/NO (any case, any punctuation) choose the yes or the no option of the
   process's only yes/no question (see `yes_no_question`); with none or several such
   questions they are a problem, never a guess.
-- Precedence: a whole-body Twilio keyword; then the word STATUS anywhere (never a
+- Precedence: a whole-body Twilio keyword; then an opt-out; then the word STATUS anywhere (never a
   vote, even with numbers); then, without one issued code, a help word (HILFE, HELP,
   INFO) or a lone "?" → HELP, digits → NEED_CODE, a yes/no word → NEED_CODE(missing),
   nothing → CHATTER; with the code → VOTE, or INVALID with every problem named (a code
@@ -62,6 +66,7 @@ TWILIO_OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 TWILIO_HELP = frozenset({"HELP", "INFO"})
 TWILIO_KEYWORDS = TWILIO_OPT_OUT | TWILIO_OPT_IN | TWILIO_HELP
 
+OPT_OUT_WORDS = frozenset({"stopp", "stop", "abmelden"})  # casefolded
 HELP_WORDS = frozenset({"hilfe", "help", "info"})
 STATUS_WORD = "status"
 YES_WORDS = frozenset({"ja", "yes"})
@@ -83,6 +88,7 @@ class IntentKind(str, Enum):
     HELP = "help"
     STATUS = "status"  # `code` set, or None: ask for the code
     TWILIO_KEYWORD = "twilio_keyword"  # STOP, START, …: Twilio answers; not a vote
+    OPT_OUT = "opt_out"  # STOPP, ABMELDEN, "Stop!": no reply; not a vote
     NEED_CODE = "need_code"  # no issued code, or more than one: `code_problem`
     INVALID = "invalid"  # a code, but choices that cannot be taken: `problems`
     CHATTER = "chatter"  # no digits, no keyword
@@ -315,6 +321,8 @@ def parse_message(body: str, process: Process, is_issued: Callable[[str], bool])
     text, truncated = normalise(body)
     groups, words = _tokens(text)
     said = {w.text for w in words}
+    if not groups and said and said <= OPT_OUT_WORDS:
+        return Intent(IntentKind.OPT_OUT, keyword=words[0].text.upper(), truncated=truncated)
     code, code_problem, used = _find_code(text, groups, is_issued)
 
     if STATUS_WORD in said:

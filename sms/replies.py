@@ -7,11 +7,13 @@ Pure: text in, text out. The webhook (elsewhere) parses a message with
     Intent                                     Outcome
     HELP (also a lone HELP/INFO keyword)       HELP
     TWILIO_KEYWORD (STOP, START, YES, …)       NO_REPLY: Twilio answers; reply_for → None
+    OPT_OUT (STOPP, ABMELDEN, "Stop!")         NO_REPLY: the sender asked for no messages
     STATUS without code                        STATUS_NEED_CODE (wording follows code_problem)
     STATUS with code                           STATUS_RECEIVED | STATUS_NOT_RECEIVED (the store says)
     NEED_CODE                                  NEED_CODE (wording follows code_problem)
     INVALID                                    INVALID (wording follows intent.problem, the first)
     CHATTER                                    CHATTER
+    anything but VOTE and the above, in an MMS PHOTO: photos cannot be read (the service decides)
     VOTE                                       what the rules decided: `outcome_for(state, reasons)`
 
     RecordState (hybrid.states) of the vote    Outcome
@@ -76,6 +78,7 @@ class Outcome(str, Enum):
     LOCKED_OUT = "locked_out"
     HIDDEN_CALLER = "hidden_caller"
     CHATTER = "chatter"
+    PHOTO = "photo"  # an MMS whose text is no vote: photos cannot be read
     NO_REPLY = "no_reply"
 
 
@@ -89,6 +92,7 @@ def outcome_of(intent: Intent) -> Outcome | None:
     return {
         IntentKind.HELP: Outcome.HELP,
         IntentKind.TWILIO_KEYWORD: Outcome.NO_REPLY,
+        IntentKind.OPT_OUT: Outcome.NO_REPLY,
         IntentKind.NEED_CODE: Outcome.NEED_CODE,
         IntentKind.INVALID: Outcome.INVALID,
         IntentKind.CHATTER: Outcome.CHATTER,
@@ -133,7 +137,8 @@ def example(process: Process, lang: str | None = None) -> str:
 
 
 def reply_for(
-    what: Intent | Outcome, lang: str | None, process: Process, *, intent: Intent | None = None
+    what: Intent | Outcome, lang: str | None, process: Process, *, intent: Intent | None = None,
+    photo: bool = False,
 ) -> str | None:
     """The reply text, or None when we must not reply (Twilio's own keywords).
 
@@ -141,6 +146,8 @@ def reply_for(
     Outcome; pass the message's `intent` with an Outcome so that INVALID names its
     problem, NEED_CODE its code problem, and RECEIVED echoes the choices.
     `lang` is the language of the ballot the code belongs to (None: the process's first).
+    `photo`: the message was an MMS; every reply but PHOTO then adds that the photo was
+    not read (dropped only when no wording would fit one SMS with it).
     """
     if isinstance(what, Intent):
         intent = what
@@ -152,7 +159,11 @@ def reply_for(
     if outcome is Outcome.NO_REPLY:
         return None
     lang = reply_language(process, lang)
-    return _fit(_candidates(outcome, _Words(lang, process), intent))
+    words = _Words(lang, process)
+    candidates = _candidates(outcome, words, intent)
+    if photo and outcome is not Outcome.PHOTO:
+        candidates = [text + words["photo_ignored"] for text in candidates] + candidates
+    return _fit(candidates)
 
 
 # -- wording -----------------------------------------------------------------------------
@@ -206,6 +217,8 @@ _T: dict[str, dict[str, str]] = {
         "locked_out": "Von diesem Telefon kamen zu viele falsche Codes. Bitte versuchen Sie es später noch einmal.",
         "hidden_caller": "Ihre Rufnummer ist unterdrückt. Bitte senden Sie die SMS noch einmal mit sichtbarer Rufnummer.",
         "chatter": "Das haben wir nicht verstanden. Zum Abstimmen senden Sie Code und Nummern, z.B.: {example}. Mehr Infos: HILFE",
+        "photo": "Fotos können wir nicht lesen. Bitte senden Sie Code und Nummern als Text, z.B.: {example}",
+        "photo_ignored": " Das Foto haben wir nicht gelesen.",
         "yes": "JA",
         "no": "NEIN",
         "money": "{amount} Euro",
@@ -258,6 +271,8 @@ _T: dict[str, dict[str, str]] = {
         "locked_out": "Too many wrong codes came from this phone. Please try again later.",
         "hidden_caller": "Your phone number is hidden. Please send the message again with your number shown.",
         "chatter": "Sorry, we did not understand. To vote, send your code and numbers, e.g.: {example}. For help: HELP",
+        "photo": "We cannot read photos. Please send your code and numbers as text, e.g.: {example}",
+        "photo_ignored": " We did not read the photo.",
         "yes": "YES",
         "no": "NO",
         "money": "EUR {amount}",
@@ -376,8 +391,8 @@ def _candidates(outcome: Outcome, w: _Words, intent: Intent | None) -> list[str]
         title = p.text(p.title, w.lang).strip()
         title += "" if title.endswith((".", "!", "?")) else "."
         return [w["help_title"].format(title=title, example=example), w["help"].format(example=example)]
-    if outcome is Outcome.CHATTER:
-        return [w["chatter"].format(example=example)]
+    if outcome in (Outcome.CHATTER, Outcome.PHOTO):
+        return [w[outcome.value].format(example=example)]
     if outcome is Outcome.INVALID:
         problem = intent.problem if intent is not None else None
         if problem is None:

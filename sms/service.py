@@ -24,9 +24,16 @@ all call; each message is ONE write transaction. A caller may rely on:
   taken → REJECTED (overvote, over_budget where the rule has a name), or SUPERSEDED
   when another vote of the identity stands; no issued code → REJECTED (unknown_code;
   no_code when there were no 12 digits); a locked-out phone, a hidden caller under
-  `identity: phone` → REJECTED; HELP, STATUS, Twilio's keywords, chatter → NOT_A_VOTE.
+  `identity: phone` → REJECTED; HELP, STATUS, Twilio's keywords, opt-outs (STOPP,
+  ABMELDEN), chatter → NOT_A_VOTE.
+- An MMS (num_media > 0) is stored and accounted like any message; its pictures are
+  never fetched. When its text is a vote (a code and choices that can be taken) the
+  vote goes to the rules like any other and the reply adds that the photo was not read;
+  otherwise it is NOT_A_VOTE (outcome `photo`, no wrong-code count, no lock-out) and the
+  reply says photos cannot be read, with the example, in the language of the code's
+  ballot when the text names one, else the process's first language.
 - The reply is `sms.replies.reply_for`, in the language of the code's ballot; None for
-  Twilio's own keywords (Twilio answers those).
+  Twilio's own keywords (Twilio answers those) and for opt-outs.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ MAX_ATTEMPTS = 8
 _NEW = -1  # the vote being taken, before it has a record id
 _LAST = 2**62  # ... and it arrives after every stored vote
 _VOTE_KINDS = (IntentKind.VOTE, IntentKind.INVALID)
+_SILENT_KINDS = (IntentKind.TWILIO_KEYWORD, IntentKind.OPT_OUT)  # never answered, never locked out
 _CONTENT_REASONS = {ProblemKind.OVERVOTE: Reason.OVERVOTE, ProblemKind.OVER_BUDGET: Reason.OVER_BUDGET}
 _WINDOW_OR_VOID = frozenset({Reason.LATE, Reason.EARLY, Reason.VOID_CODE})
 
@@ -105,17 +113,20 @@ class SmsService:
 
     # -- entry points ----------------------------------------------------------------------
 
-    def receive(self, message: InboundSms, via: str = "webhook") -> Handled:
-        """Store, decide and word the reply for `message`, in one transaction."""
+    def receive(self, message: InboundSms, via: str = "webhook",
+                also: Callable[[Handled], None] | None = None) -> Handled:
+        """Store, decide and word the reply for `message`, in one transaction; `also`
+        (the gateway's event and outbox rows) runs inside that transaction, with the
+        new or the stored message, and is rolled back and run again with it."""
         if via not in VIAS:
             raise ValueError(f"via {via!r}")
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.transaction():
-                    stored = self.stored(message.message_sid)
-                    if stored is not None:
-                        return stored
-                    return self._take(message, via)
+                    handled = self.stored(message.message_sid) or self._take(message, via)
+                    if also is not None:
+                        also(handled)
+                    return handled
             except (_SidTaken, ClaimLost):
                 continue  # rolled back; the next attempt sees what the other process committed
             except Exception as exc:
@@ -175,13 +186,19 @@ class SmsService:
 
         intent = _opt_out(parse_message(message.body or "", process, is_issued), message)
         code_hash, ballot = looked_up.get(intent.code, (None, None)) if intent.code else (None, None)
-        lang = self._language(ballot.layout_hash) if ballot else self._guess_language(message.body or "")
+        photo = message.num_media > 0
+        photo_only = photo and intent.kind not in (IntentKind.VOTE, *_SILENT_KINDS)
+        if ballot:
+            lang = self._language(ballot.layout_hash)
+        else:
+            lang = None if photo else self._guess_language(message.body or "")
         provisional = message.sent_at or now
-        locked = (phone_hash is not None and intent.kind is not IntentKind.TWILIO_KEYWORD
+        locked = (phone_hash is not None and intent.kind not in _SILENT_KINDS and not photo_only
                   and limits.locked_out(store, phone_hash, provisional))
-        hidden_refused = caller.hidden and process.identity == "phone" and intent.kind in (
+        hidden_refused = caller.hidden and process.identity == "phone" and not photo_only and intent.kind in (
             *_VOTE_KINDS, IntentKind.NEED_CODE)
-        is_vote = intent.kind in _VOTE_KINDS and not locked and not hidden_refused
+        is_vote = intent.kind in _VOTE_KINDS and not locked and not hidden_refused and not photo_only
+        wrong_code = intent.wrong_code and not photo_only
 
         identity = rules.identity_key(process, code_hash, phone_hash) if is_vote else None
         stored: dict[int, StoredVote] = {}
@@ -195,8 +212,10 @@ class SmsService:
         decisions: dict[int, rules.Decision] = {}
         own_status = own_reasons = None
         reasons: tuple[Reason, ...] = ()
-        if intent.kind is IntentKind.TWILIO_KEYWORD:
+        if intent.kind in _SILENT_KINDS:
             status, outcome = RecordState.NOT_A_VOTE, Outcome.NO_REPLY
+        elif photo_only:
+            status, outcome = RecordState.NOT_A_VOTE, Outcome.PHOTO
         elif locked:
             status, outcome = RecordState.REJECTED, Outcome.LOCKED_OUT
         elif hidden_refused:
@@ -231,7 +250,7 @@ class SmsService:
             status, outcome = RecordState.NOT_A_VOTE, Outcome.HELP
         else:
             status, outcome = RecordState.NOT_A_VOTE, Outcome.CHATTER
-        reply = reply_for(outcome, lang, process, intent=intent)
+        reply = reply_for(outcome, lang, process, intent=intent, photo=photo)
 
         record_id = self._insert_record(
             "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
@@ -253,6 +272,8 @@ class SmsService:
             detail["keyword"] = intent.keyword
         if locked:
             detail["locked_out"] = True
+        if photo:
+            detail["photo_ignored"] = True
         cur = store.conn.execute(
             "INSERT INTO sms_messages (message_sid, account_sid, phone_hash, hidden_caller, body, num_segments, "
             "num_media, via, sent_at, twilio_time, stored_at, intent, detail, wrong_code, code_hash, language, "
@@ -260,12 +281,12 @@ class SmsService:
             "ON CONFLICT (message_sid) DO NOTHING",
             (message.message_sid, message.account_sid, phone_hash, int(caller.hidden), mask_codes(message.body or "", intent.code),
              message.num_segments, message.num_media, via, stamp(at), int(message.sent_at is not None), now_utc(),
-             intent.kind.value, json.dumps(detail, sort_keys=True), int(intent.wrong_code), code_hash, lang,
+             intent.kind.value, json.dumps(detail, sort_keys=True), int(wrong_code), code_hash, lang,
              record_id, outcome.value, reply, int(via == "webhook")),
         )
         if cur.rowcount == 0:
             raise _SidTaken
-        if intent.wrong_code:
+        if wrong_code:
             limits.check_alarm(store, at)
         audit.append(store, "sms", {
             "source": f"sms:{message.message_sid}", "record_id": record_id, "via": via, "intent": intent.kind.value,

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
-from sms.caller import e164
+from sms.caller import sms_number  # noqa: F401 (imported from here by callers)
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 
@@ -38,17 +38,6 @@ class TwilioConfig:
     @property
     def webhook_url(self) -> str:
         return self.public_url + "/twilio/sms"
-
-
-def sms_number(process: Process) -> str:
-    """The process's SMS number in E.164; InvalidInput when there is none or it is no number."""
-    channel = process.channels.sms
-    if channel is None:
-        raise InvalidInput("process.yaml: channels.sms.number is missing; the SMS channel needs the Twilio number")
-    number = e164(channel.number)
-    if number is None:
-        raise InvalidInput(f"process.yaml: channels.sms.number {channel.number!r} is not a phone number")
-    return number
 
 
 def from_environment(process: Process, *, webhook: bool = True, credentials: bool = True,

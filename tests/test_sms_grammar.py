@@ -298,11 +298,20 @@ def test_status():
     assert parse("STATUS 4821 7730 9519").code_problem is CodeProblem.MISTYPED
 
 
+def test_german_and_english_opt_out_in_any_case_and_punctuation():
+    for body in ("STOPP", "stopp", "Stopp!", "  abmelden. ", "ABMELDEN", "Stop!", "stop.", "STOPP STOPP", "„Stopp“",
+                 "ＳＴＯＰＰ"):
+        intent = parse(body)
+        assert intent.kind is IntentKind.OPT_OUT, body
+    assert parse("STOP").kind is IntentKind.TWILIO_KEYWORD  # Twilio's own: Twilio answers it
+    for body in ("Bitte abmelden", "Stopp 3", "Stopp 4821 7730 9510 3", "stoppen"):
+        assert parse(body).kind is not IntentKind.OPT_OUT, body
+
+
 def test_chatter_and_digits_without_code():
     assert parse("Hallo, wie geht es?").kind is IntentKind.CHATTER
     assert parse("🙂").kind is IntentKind.CHATTER
     assert parse("").kind is IntentKind.CHATTER
-    assert parse("STOPP").kind is IntentKind.CHATTER  # not Twilio's without Advanced Opt-Out
     assert parse("Ich wohne in 97070").kind is IntentKind.NEED_CODE
     assert parse("help 3 7").kind is IntentKind.HELP
 

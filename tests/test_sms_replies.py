@@ -165,6 +165,28 @@ def test_every_outcome_fits_one_gsm7_sms(process, lang):
         plain_words(text)
 
 
+VOTE_OUTCOMES = frozenset({Outcome.RECEIVED, Outcome.REPLACED, Outcome.DUPLICATE, Outcome.ALREADY_VOTED,
+                           Outcome.IN_REVIEW, Outcome.VOID_CODE, Outcome.CLOSED, Outcome.NOT_OPEN, Outcome.NEED_CODE,
+                           Outcome.LOCKED_OUT})
+
+
+@pytest.mark.parametrize("process", PROCESSES, ids=lambda p: p.id + str(PROCESSES.index(p)))
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_outcome_of_an_mms_says_the_photo_was_not_read_in_one_sms(process, lang):
+    note = {"de": "Das Foto haben wir nicht gelesen.", "en": "We did not read the photo."}[lang]
+    for outcome in Outcome:
+        text = reply_for(outcome, lang, process, photo=True)
+        if outcome is Outcome.NO_REPLY:
+            assert text is None
+            continue
+        one_sms(text)
+        if outcome is Outcome.PHOTO:
+            assert text.startswith({"de": "Fotos können wir nicht lesen.", "en": "We cannot read photos."}[lang])
+            assert "1234 5678 9012" in text and not is_valid_code("123456789012")
+        elif outcome in VOTE_OUTCOMES:  # an MMS reaches the others only as PHOTO
+            assert text.endswith(note), (outcome, text)
+
+
 def test_every_problem_fits_one_gsm7_sms():
     seen: set[ProblemKind] = set()
     messages = [*PROBLEM_MESSAGES.values(), "4821 7730 9510 1 2 3 4 5 6 7 8 9", "4821 7730 9510 ja",

@@ -202,8 +202,8 @@ def test_twilio_keywords_long_bodies_and_hidden_callers(sms_workspace, sms_serve
         reply = server.send(keyword)
         assert (reply.status, reply.text, reply.raw) == (200, None, '<?xml version="1.0" encoding="UTF-8"?><Response />')
     assert server.send("INFO").text.startswith("Bürgerbefragung: Zukunft des Mainufers. Senden Sie Code")
-    assert server.send("STOPP").text.startswith("Das haben wir nicht verstanden.")  # not Twilio's keyword …
-    assert server.send("STOPP", OptOutType="STOP").text is None  # … unless Advanced Opt-Out names it
+    assert server.send("STOPP").raw.endswith("<Response />")  # a German opt-out: no reply, as for STOP …
+    assert server.send("STOPP", OptOutType="STOP").text is None  # … also when Advanced Opt-Out names it
 
     a, b, c, _ = ws.codes["de"]
     long_vote = f"{a} 2 6 " + "bitte " * 1700  # 10 KB; only the first 1,600 characters are read
@@ -283,3 +283,46 @@ def test_no_number_is_stored_or_logged(sms_workspace, sms_server, store_engine):
     log = server.log()
     assert "POST /twilio/sms" in log  # the access log is on …
     assert national not in log and "15792418830" not in log  # … and shows no number
+
+
+def test_german_opt_out_is_stored_and_never_answered(sms_workspace, sms_server):
+    ws = sms_workspace(codes={"de": 1})
+    server = sms_server(ws)
+    bodies = ("STOPP", "stopp!", "  Abmelden. ", "ABMELDEN", "Stop.", "stop")
+    for body in bodies:
+        reply = server.send(body, sender="+4915112340000")
+        assert (reply.status, reply.text) == (200, None), body
+        assert reply.raw.endswith("<Response />")
+    rows = ws.query("SELECT m.intent, m.outcome, m.reply, r.status, r.code_hash FROM sms_messages m "
+                    "JOIN records r ON r.record_id = m.record_id ORDER BY m.stored_at")
+    assert [row[0] for row in rows] == ["opt_out"] * 5 + ["twilio_keyword"]
+    assert {row[1:] for row in rows} == {("no_reply", None, "not_a_vote", None)}
+    # an opt-out is no wrong code: the phone can still vote afterwards
+    assert server.send(f"{ws.codes['de'][0]} 1", sender="+4915112340000").text == THANKS.format("1")
+
+
+def test_mms_gets_told_photos_cannot_be_read(sms_workspace, sms_server):
+    ws = sms_workspace(codes={"de": 2, "en": 1})
+    server = sms_server(ws)
+    (a, b), en = ws.codes["de"], ws.codes["en"][0]
+    photo_de = f"Fotos können wir nicht lesen. Bitte senden Sie Code und Nummern als Text, z.B.: {EXAMPLE}"
+    photo_en = f"We cannot read photos. Please send your code and numbers as text, e.g.: {EXAMPLE}"
+    mms = {"NumMedia": "1", "MediaContentType0": "image/jpeg",
+           "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"}
+    assert server.send("", **mms).text == photo_de  # a photo of the ballot, no text: the process's first language
+    assert server.send("Hier mein Stimmzettel", **mms).text == photo_de
+    assert server.send(f"{typo(a)} 1", **mms).text == photo_de  # a mistyped code in an MMS: not counted as wrong
+    assert server.send(f"{en} 1 2", **mms).text == photo_en  # the code's ballot is English; 1 2 is an overvote
+    # text carrying a valid vote: the vote counts, and the reply says the photo was ignored
+    assert server.send(f"{a} 1 5", **mms).text == THANKS.format("1, 5") + " Das Foto haben wir nicht gelesen."
+    assert server.send(f"{a} 1 5", **mms).text == DUPLICATE + " Das Foto haben wir nicht gelesen."
+    assert server.send(f"{b} 3", NumMedia="2").text == THANKS.format("3") + " Das Foto haben wir nicht gelesen."
+
+    rows = ws.query("SELECT m.num_media, m.outcome, m.wrong_code, m.detail, r.status FROM sms_messages m "
+                    "JOIN records r ON r.record_id = m.record_id ORDER BY m.stored_at")
+    assert [(media, outcome, wrong, status) for media, outcome, wrong, _, status in rows] == [
+        (1, "photo", 0, "not_a_vote"), (1, "photo", 0, "not_a_vote"), (1, "photo", 0, "not_a_vote"),
+        (1, "photo", 0, "not_a_vote"), (1, "received", 0, "counted"), (1, "duplicate", 0, "duplicate"),
+        (2, "received", 0, "counted")]
+    assert all(json.loads(detail)["photo_ignored"] for *_, detail, _ in rows)
+    assert not ws.query("SELECT 1 FROM sms_messages WHERE body LIKE '%twilio.com%'")  # media URLs are not kept

@@ -1,0 +1,211 @@
+"""What every SMS provider's webhook server shares (DESIGN §7, issue 15): the app around
+the provider's routes, store work off the event loop, refusal counts, /healthz, the
+listening socket and uvicorn. No provider's library is imported here.
+
+A caller may rely on:
+- `create_app(workspace, providers)` serves each provider's routes and `GET /healthz`
+  (200 with the process id, the wrong-code alarm, the refusal counts and what each
+  provider adds; 503 when the store cannot be reached; nothing in it names a phone).
+- Store work runs on its own thread (four, each with its connection, on PostgreSQL), so
+  the event loop stays free; `await threads.run(f)` gives up after `STORE_TIMEOUT` s.
+- A provider's `start(threads)` runs once the store is open, `stop()` before it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hybrid.errors import InvalidInput
+from hybrid.workspace import Workspace
+from sms import limits
+from sms.caller import RedactingFilter
+from sms.provider import SmsProvider
+from sms.service import SmsService
+from sms.voice_service import VoiceService
+
+STORE_TIMEOUT = 10.0
+POSTGRES_STORE_THREADS = 4
+WORKSPACE_ENV = "HYBRID_SMS_WORKSPACE"  # tells uvicorn worker processes where the workspace is
+
+log = logging.getLogger("hybrid.sms")
+
+
+class Refusals:
+    """Counts of refused requests, logged at most every few seconds per kind."""
+
+    INTERVAL = 10.0
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._logged: dict[str, tuple[float, int]] = {}
+
+    def add(self, kind: str, message: str) -> None:
+        self.counts[kind] += 1
+        now = time.monotonic()
+        last, at_count = self._logged.get(kind, (0.0, 0))
+        if now - last >= self.INTERVAL:
+            more = self.counts[kind] - at_count - 1
+            log.warning("refused a request: %s%s", message, f" (and {more} more since)" if more > 0 else "")
+            self._logged[kind] = (now, self.counts[kind])
+
+
+class StoreThreads:
+    """Store work off the event loop: a few threads, each with its own connection and the
+    SMS and voice services on it; `await threads.run(function)` runs `function` on one of
+    them, giving up after STORE_TIMEOUT seconds."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        # SQLite takes one writer at a time anyway; PostgreSQL overlaps the round trips of a few.
+        threads = POSTGRES_STORE_THREADS if os.environ.get("HYBRID_DATABASE_URL") else 1
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hybrid-store")
+        self._local = threading.local()
+        self._opened: list[SmsService] = []
+
+    def sms(self) -> SmsService:
+        """This thread's SMS service (reconnecting when PostgreSQL went away)."""
+        current = getattr(self._local, "service", None)
+        connection = getattr(current.store.conn, "conn", None) if current else None
+        if current is None or getattr(connection, "closed", False):
+            if current is not None:
+                with contextlib.suppress(Exception):
+                    current.store.close()
+            ws = Workspace(self.workspace)
+            self._local.service = current = SmsService(ws.open_store(), ws.process)
+            self._opened.append(current)
+        return current
+
+    def voice(self) -> VoiceService:
+        """This thread's voice service, on the same connection as its SMS service."""
+        sms = self.sms()
+        current = getattr(self._local, "voice", None)
+        if current is None or current.store is not sms.store:
+            self._local.voice = current = VoiceService(sms.store, sms.process)
+        return current
+
+    async def run(self, function, *args):
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(loop.run_in_executor(self.executor, function, *args), STORE_TIMEOUT)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        for current in self._opened:
+            with contextlib.suppress(Exception):
+                current.store.close()
+
+
+def create_app(workspace: Path, providers: Sequence[SmsProvider]) -> Starlette:
+    refusals = Refusals()
+    threads = StoreThreads(workspace)
+
+    async def healthz(request: Request) -> Response:
+        def check() -> dict:
+            current = threads.sms()
+            current.store.conn.execute("SELECT 1").fetchone()
+            state = limits.alarm_state(current.store)
+            body = {
+                "status": "ok", "process": current.process.id,
+                "wrong_codes_last_hour": state.wrong_codes_last_hour,
+                "wrong_code_alarm": state.active,
+                "latest_alarm": state.latest_alarm.raised_at if state.latest_alarm else None,
+            }
+            for provider in providers:
+                body.update(provider.health(current.store))
+            return body
+
+        try:
+            body = await threads.run(check)
+        except Exception as exc:
+            log.error("health check: store problem: %s: %s", type(exc).__name__, exc)
+            return JSONResponse({"status": "store unavailable"}, status_code=503)
+        body["refused_requests"] = dict(refusals.counts)
+        return JSONResponse(body)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await threads.run(threads.sms)  # a store that cannot be opened stops the start
+        for provider in providers:
+            provider.start(threads)
+        try:
+            yield
+        finally:
+            for provider in providers:
+                await asyncio.get_running_loop().run_in_executor(None, provider.stop)
+            threads.close()
+
+    routes = [route for provider in providers for route in provider.routes(threads, refusals)]
+    app = Starlette(routes=[*routes, Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
+    app.state.refusals = refusals
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """The app for a uvicorn worker process: the workspace from HYBRID_SMS_WORKSPACE."""
+    from sms.provider import providers_for
+
+    configure_logging()
+    workspace = Path(os.environ[WORKSPACE_ENV])
+    return create_app(workspace, providers_for(workspace, Workspace(workspace).process))
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Log lines to stderr, every one redacted, for hybrid and uvicorn alike."""
+    root = logging.getLogger()
+    if any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # its request logs would show numbers
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the gateway client's request logs too
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: any free port); InvalidInput when it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port or --host") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_server(workspace: Path, providers: Sequence[SmsProvider], sock: socket.socket, *, workers: int = 1,
+               access_log: bool = False) -> None:
+    """Serve on `sock` until interrupted; with `workers` > 1, as that many processes
+    (each builds its providers again from the environment)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    options = dict(ws="none", lifespan="on", log_config=None, access_log=access_log, server_header=False,
+                   timeout_keep_alive=30, timeout_graceful_shutdown=5)
+    if workers <= 1:
+        server = uvicorn.Server(uvicorn.Config(create_app(workspace, providers), **options))
+        server.run(sockets=[sock])
+        return
+    os.environ[WORKSPACE_ENV] = str(workspace.resolve())
+    config = uvicorn.Config("sms.serving:app_from_environment", factory=True, workers=workers, **options)
+    Multiprocess(config, sockets=[sock]).run()
