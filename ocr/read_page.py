@@ -227,6 +227,7 @@ def _geometry_and_doubts(facts: GeometryFacts, qr_resid: list[float], box_resid:
 
 def _read_ballot(frame: PageFrame, facts: GeometryFacts, page: Page, payload: QrPayload, qr_resid: list[float],
                  furniture: _Furniture, ocr: bool, *, from_ocr: bool = False, ocr_text_read: str | None = None,
+                 ocr_layout_id: str | None = None,
                  extra_reasons: tuple[Reason, ...] = (), extra_message: str | None = None,
                  forced_doubt: str | None = None) -> PageResult:
     """Marks, geometry doubts, comment and crops of an identified front or continuation page."""
@@ -265,6 +266,7 @@ def _read_ballot(frame: PageFrame, facts: GeometryFacts, page: Page, payload: Qr
         payload=payload,
         code_from_ocr=from_ocr,
         ocr_text=ocr_text_read,
+        ocr_layout_id=ocr_layout_id,
         layout_hash=payload.layout_hash,
         geometry=geometry,
         boxes=boxes.readings,
@@ -366,7 +368,7 @@ def _qr_failed(frames: list[tuple[Corners, int, PageFrame]], layouts: Mapping[st
     extra = (Reason.CODE_FROM_OCR,) + ((Reason.DOUBTFUL_GEOMETRY,) if ambiguous else ())
     message = f"{why}; code and serial read by OCR"
     return _read_ballot(frame, facts, page, payload, [], furniture, ocr, from_ocr=True, ocr_text_read=read,
-                        extra_reasons=extra, extra_message=message,
+                        ocr_layout_id=layout_id, extra_reasons=extra, extra_message=message,
                         forced_doubt="page identified by its boxes, not certainly" if ambiguous else None)
 
 
