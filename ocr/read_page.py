@@ -29,6 +29,7 @@ from ocr import marks as marks_mod
 from ocr import ocr_text
 from ocr.page_result import Geometry, PageKind, PageResult
 from ocr.qr_read import QrRead, find_qr_anywhere, read_qr_at
+from ocr.streaks import find_streaks, without_streaks
 from ocr.register import (
     DEFAULT_FIDUCIALS,
     Corners,
@@ -121,6 +122,7 @@ def read_page(image: np.ndarray, layouts: Mapping[str, Layout], *, ocr: bool = T
     if image.size == 0 or min(image.shape[:2]) < 64:
         return PageResult(kind=PageKind.FOREIGN, message="the image is too small to be a page")
     gray = to_gray(image)
+    gray = without_streaks(gray, find_streaks(gray))
     small, factor = working_copy(gray)
     mask = ink_mask(small)
     if ink_share(mask) < BLANK_INK:

@@ -395,6 +395,31 @@ def test_a_badly_scanned_page_reads_the_same(printed: Printed, how: str):
     assert geometry.rotated_180 == (how == "upside down")
 
 
+def drum_streaks(img: np.ndarray, xs_mm: list[float], dpi: int, grey: int, width_px: int) -> np.ndarray:
+    """A dirty scanner drum: dark vertical lines down the whole image at the given columns."""
+    out = img.copy()
+    for x in xs_mm:
+        x0 = round(x * dpi / 25.4)
+        out[:, x0:x0 + width_px] = np.minimum(out[:, x0:x0 + width_px], grey)
+    return out
+
+
+@pytest.mark.parametrize("dpi, grey, width_px, bw", [(150, 40, 2, True), (150, 110, 1, False), (200, 0, 3, True),
+                                                      (300, 60, 3, False)])
+def test_dirty_drum_streaks_through_every_box_column_are_not_marks(printed: Printed, dpi, grey, width_px, bw):
+    page = printed.layout_of["poll-de"].pages[0]
+    # Through the middle and the left edge of every box column, the QR and the printed code.
+    xs = sorted({b.x + b.w / 2 for b in page.boxes} | {b.x for b in page.boxes} | {page.qr.x + 5.0,
+                                                                                   page.code_text.x + 10.0})
+    img = drum_streaks(turned(_filled(printed, dpi), 2.0, dpi), xs, dpi, grey, width_px)
+    img = noisy_jpeg(img, 5.0, 60)
+    result = read_page(binarised(img) if bw else img, printed.layouts)
+    assert result.kind is PageKind.BALLOT and result.payload == printed.expected("poll-de", 0)
+    assert not result.code_from_ocr
+    assert states(result) == filled_states(printed)
+    assert result.reasons == ()
+
+
 def test_scale_and_skew_are_measured(printed: Printed):
     img = _filled(printed, 200)
     assert read_page(scaled(img, 0.97), printed.layouts).geometry.scale == pytest.approx(0.97, abs=0.005)
