@@ -420,6 +420,25 @@ def test_dirty_drum_streaks_through_every_box_column_are_not_marks(printed: Prin
     assert result.reasons == ()
 
 
+def speckled_black_and_white(img: np.ndarray, dpi: int, threshold: int, seed: int = 3) -> np.ndarray:
+    """A soft 150-DPI scan thresholded by the scanner, with salt-and-pepper from its noise."""
+    soft = cv2.GaussianBlur(img, (0, 0), 0.2 * dpi / 25.4)
+    bw = np.where(soft > threshold, 255, 0).astype(np.uint8)
+    speck = np.random.default_rng(seed).random(bw.shape)
+    bw[speck < 0.02] = 0
+    bw[speck > 0.97] = 255
+    return bw
+
+
+@pytest.mark.parametrize("threshold", [60, 200])
+def test_a_speckled_black_and_white_low_resolution_scan_still_gives_its_qr(printed: Printed, threshold: int):
+    dpi = 150
+    img = speckled_black_and_white(turned(_filled(printed, dpi), 1.5, dpi), dpi, threshold)
+    result = read_page(img, printed.layouts, ocr=False)
+    assert result.kind is PageKind.BALLOT and not result.code_from_ocr
+    assert result.payload == printed.expected("poll-de", 0)
+
+
 def test_scale_and_skew_are_measured(printed: Printed):
     img = _filled(printed, 200)
     assert read_page(scaled(img, 0.97), printed.layouts).geometry.scale == pytest.approx(0.97, abs=0.005)
@@ -467,6 +486,21 @@ def test_faint_pencil_on_a_noisy_low_resolution_scan_goes_to_a_person_and_noise_
     empty = noisy_jpeg(cv2.GaussianBlur(grey_scan(printed.image("poll-de", 0, dpi), 228, 40), (0, 0), 0.8), 7.0, 32)
     result = read_page(empty, printed.layouts)
     assert set(states(result)) == {E} and result.reasons == ()
+
+
+def test_a_tiny_faint_pencil_cross_that_the_pages_empty_boxes_do_not_show_goes_to_a_person(printed: Printed):
+    dpi = 200
+    boxes = printed.boxes("poll-de", 1)
+    img = printed.image("poll-de", 0, dpi)
+    b = boxes[1]
+    pen = Pen(img, dpi)  # a 1.6 mm pencil cross in the box's upper left, too short to pass as strokes
+    pen.line(b.x + 1.2, b.y + 1.2, b.x + 2.8, b.y + 2.8, width=0.3, grey=180)
+    pen.line(b.x + 1.2, b.y + 2.8, b.x + 2.8, b.y + 1.2, width=0.3, grey=180)
+    scan = cv2.GaussianBlur(grey_scan(img, paper=233, black=46), (0, 0), 0.7)
+    result = read_page(noisy_jpeg(scan, sigma=3.0, quality=60), printed.layouts)
+    expected = [E] * len(boxes)
+    expected[1] = Q
+    assert states(result) == expected and result.reasons == (Reason.MARGINAL_MARK,)
 
 
 def test_a_covered_corner_mark_still_identifies_the_sheet_but_a_person_checks_the_marks(printed: Printed):
