@@ -136,6 +136,11 @@ def check() -> None:
         total = sum(i.price for i in p.budget.investments)
         console.print(f"Budget {p.budget.heading.name}: {p.budget.heading.amount:,} € for {len(p.budget.investments)} "
                       f"investments costing {total:,} € in all · voting style {p.budget.voting_style}")
+    if p.help is None:
+        console.print("[yellow]No help line (help: phone, hours): the ballot names no number to call for help.[/]")
+    if p.privacy is None and not p.is_test:
+        console.print("[yellow]No data-protection notice (privacy: controller, officer, print_shop): "
+                      "`hybrid print` refuses until it is filled in.[/]")
     console.print("[green]process.yaml is valid.[/]")
 
 
@@ -153,7 +158,8 @@ def print_ballots(
     count: Optional[int] = typer.Option(None, "--count", "-n", help="How many ballots."),
     lang: Optional[str] = typer.Option(None, "--lang", help="Ballot language (default: the process's first)."),
     large_print: bool = typer.Option(False, "--large-print", help="Large print: bigger text, 9 mm boxes."),
-    addresses: Optional[Path] = typer.Option(None, "--addresses", help="CSV of addresses for window envelopes."),
+    addresses: Optional[Path] = typer.Option(
+        None, "--addresses", help="CSV of addresses: a cover letter per person (C4 window envelope), then the ballot."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output PDF name (default: out/…)."),
     replace: bool = typer.Option(False, "--replace", help="Void the given serials and print replacements."),
 ) -> None:
@@ -207,6 +213,10 @@ def print_ballots(
     console.print(table)
     if replaces:
         console.print(f"Voided and replaced: {', '.join(map(str, replaces))}")
+    if result.letter_pages:
+        console.print(f"Each person: a cover letter ({result.letter_pages} pages, address in the window), then the "
+                      f"ballot. C4 window envelope, sheets unfolded, with a C4 return envelope. "
+                      f"Addresses are in the PDF only.")
     console.print(f"Layout: {result.layout_path}\nManifest: {result.manifest_path}")
     console.print("[bold]Print at 100 % (no fit-to-page), duplex. The PDFs are the only copy of the codes: "
                   "delete them after the hand-over.[/]")

@@ -2,8 +2,12 @@
 
 The same code places every box and draws it, so the stored layout and the PDF agree
 by construction. Everything here is in millimetres from the page's top-left corner.
-Per-ballot content (QR, code, serial, SMS example, address) is not drawn here: each
-page names the slots where the renderer puts it.
+Per-ballot content (QR, code, serial) is not drawn here: each page names the slots where
+the renderer puts it. Nothing about the addressee is ever on a ballot page: an addressed
+run prints a separate cover letter (`forms.letter`).
+
+Text sizes: every citizen-facing text is at least 10 pt in standard print and 16 pt in
+large print (`Style`). Exempt are the staff markings (serial number, layout id).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from forms.fonts import MONO_BOLD, PT_PER_MM, SANS, SANS_BOLD, text_width_mm, wrap
+from forms.privacy_notice import privacy_paragraph, privacy_parts, privacy_title
 from forms.texts import format_date, format_money, texts_for
+from hybrid.codes import EXAMPLE_CODE
 from hybrid.definition import BallotItem, Process
 from hybrid.layout import Box, Layout, Page, Rect, layout_hash_of
 
@@ -27,13 +33,14 @@ QR = Rect(x=160.0, y=22.0, w=26.0, h=26.0)
 CODE_TEXT = Rect(x=100.0, y=26.0, w=56.0, h=8.0)
 SERIAL_TEXT = Rect(x=100.0, y=36.0, w=26.0, h=5.0)
 LAYOUT_ID_TEXT = Rect(x=128.0, y=36.0, w=28.0, h=5.0)
-ADDRESS_WINDOW = Rect(x=20.0, y=45.0, w=85.0, h=45.0)  # DIN 5008 form B, window envelope DL/C6
-INFO_ZONE = Rect(x=114.0, y=57.0, w=74.0, h=34.0)
+RETURN_ZONE = Rect(x=20.0, y=53.0, w=85.0, h=40.0)  # where the return address goes on the front
+INFO_ZONE = Rect(x=112.0, y=54.0, w=78.0, h=40.0)  # "how to vote" beside it (standard print)
 LEFT, RIGHT = 20.0, 190.0
-FRONT_BODY_TOP, CONTINUATION_BODY_TOP, BODY_BOTTOM = 96.0, 54.0, 273.0
-FOOTER_Y = 277.0
+FRONT_BODY_TOP, CONTINUATION_BODY_TOP = 98.0, 54.0
 BOX_LINE = 0.3  # printed box outline; the path is inset by half of it so the outer edge is the box
-CODE_PT, SMALL_MONO_PT = 14.0, 9.0
+SMALL_MONO_PT = 10.0  # serial and layout id: staff markings
+INFO_PARTS = ("phones", "paper", "help", "privacy")
+EXAMPLE_ROTATIONS = 420  # a multiple of every small option count: each option shows up equally often
 
 
 @dataclass(frozen=True)
@@ -46,13 +53,21 @@ class Style:
     small: float
     box: float
     row_gap: float
+    title: float  # the process title in the header
+    code: float  # the voter's code in the header
+    body_bottom: float  # the footer starts below this
     leading: float = 1.3
 
     @staticmethod
     def for_variant(large_print: bool) -> Style:
         if large_print:
-            return Style(body=13.0, heading=15.0, option=14.0, small=10.0, box=9.0, row_gap=5.0)
-        return Style(body=9.5, heading=11.5, option=10.5, small=7.5, box=6.0, row_gap=3.6)
+            return Style(body=16.0, heading=18.0, option=16.0, small=16.0, box=9.0, row_gap=5.0, title=17.0,
+                         code=16.0, body_bottom=264.0)
+        return Style(body=10.0, heading=12.0, option=10.5, small=10.0, box=6.0, row_gap=3.0, title=12.5,
+                     code=14.0, body_bottom=272.0)
+
+    def line_mm(self, size: float) -> float:
+        return size * self.leading / PT_PER_MM
 
 
 @dataclass(frozen=True)
@@ -106,14 +121,16 @@ class PagePlan:
     code: Slot | None = None
     serial: Slot | None = None
     sms_example: Slot | None = None
-    sms_numbers: str = ""
-    address: Rect | None = None  # the window, on the first page of an addressed run
 
 
 @dataclass(frozen=True)
 class BallotPlan:
     layout: Layout
     pages: tuple[PagePlan, ...]
+    examples: tuple[str, ...] = ()  # the SMS example's numbers; ballot `serial` shows examples[serial % len]
+
+    def example_for(self, serial: int) -> str:
+        return self.examples[serial % len(self.examples)] if self.examples else ""
 
 
 def baseline_in(rect: Rect, size_pt: float) -> float:
@@ -132,15 +149,15 @@ def layout_id_for(process: Process, lang: str, large_print: bool) -> str:
 
 
 @dataclass
-class _PageBuilder:
+class PageBuilder:
     kind: str
     style: Style
     y: float
     ops: list[Op] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
     comment: Rect | None = None
-    sms_slot: Slot | None = None
-    sms_numbers: str = ""
+    bottom: float = 272.0
+    sms_example: Slot | None = None  # the example SMS: a made-up code, numbers rotating by serial
 
     def text(self, x: float, y: float, text: str, font: str = SANS, size: float = 9.0, **kw: object) -> None:
         self.ops.append(TextOp(x, y, text, font, size, **kw))  # type: ignore[arg-type]
@@ -153,35 +170,24 @@ class _PageBuilder:
             self.text(x, self.y - line_mm * 0.25, line, font, size, grey=grey)
 
     def room(self) -> float:
-        return BODY_BOTTOM - self.y
+        return self.bottom - self.y
 
 
 def paragraph_height(text: str, font: str, size: float, width: float, style: Style) -> float:
     return len(wrap(text, font, size, width)) * size * style.leading / PT_PER_MM
 
 
-def fitted_size(lines_of: list[tuple[str, str]], width: float, height: float, start: float, style: Style) -> float:
-    """The largest size ≤ `start` at which the (text, font) paragraphs fit the box."""
-    size = start
-    while size > 6.0:
-        total = sum(paragraph_height(t, f, size, width, style) for t, f in lines_of) + len(lines_of) * 1.0
-        if total <= height:
-            return size
-        size -= 0.5
-    return size
-
-
 class BallotComposer:
     """Lays out one variant (language × print size) of a process's ballot."""
 
-    def __init__(self, process: Process, lang: str, large_print: bool, addressed: bool = False) -> None:
+    def __init__(self, process: Process, lang: str, large_print: bool) -> None:
         self.process = process
         self.lang = lang
         self.large_print = large_print
-        self.addressed = addressed
         self.style = Style.for_variant(large_print)
         self.t = texts_for(lang)
         self.layout_id = layout_id_for(process, lang, large_print)
+        self.header_bottom = self._header(None)
 
     # -- public --------------------------------------------------------------
     def compose(self) -> BallotPlan:
@@ -190,7 +196,7 @@ class BallotComposer:
             # A page with nothing to read (only the information text) is a back side.
             builder.kind = "continuation" if (builder.boxes or builder.comment) else "back"
         if len(builders) % 2:  # duplex: every ballot is whole sheets
-            builders.append(_PageBuilder("back", self.style, CONTINUATION_BODY_TOP))
+            builders.append(self._new_page("back"))
         total = len(builders)
         pages: list[Page] = []
         for number, builder in enumerate(builders, start=1):
@@ -220,21 +226,34 @@ class BallotComposer:
         }
         layout = Layout.model_validate({**body, "layout_hash": layout_hash_of(body)})
         plans = [self._finish_page(page, builder, total) for page, builder in zip(layout.pages, builders)]
-        return BallotPlan(layout=layout, pages=tuple(plans))
+        examples = tuple(" ".join(str(n) for n in self.process.example_numbers(i)) for i in range(EXAMPLE_ROTATIONS))
+        return BallotPlan(layout=layout, pages=tuple(plans), examples=examples)
 
     # -- content ---------------------------------------------------------------
-    def _flow(self) -> list[_PageBuilder]:
+    def _new_page(self, kind: str) -> PageBuilder:
+        """A fresh page; a budget's every page opens with its limit."""
+        top = self.front_body_top() if kind == "front" else max(CONTINUATION_BODY_TOP, self.header_bottom + 5.0)
+        page = PageBuilder(kind, self.style, top, bottom=self.style.body_bottom)
+        if self.process.kind == "budget":
+            _LimitBand(self).draw(page)
+        return page
+
+    def front_body_top(self) -> float:
+        if self.large_print:  # no side zone: the instructions open the body
+            return max(CONTINUATION_BODY_TOP, self.header_bottom + 5.0)
+        return max(FRONT_BODY_TOP, self._front_zone(None) + 5.0)
+
+    def _flow(self) -> list[PageBuilder]:
         """Blocks onto pages, top to bottom, a new page whenever the next block does not fit."""
-        s = self.style
-        pages = [_PageBuilder("front", s, FRONT_BODY_TOP)]
+        pages = [self._new_page("front")]
         for block in self._blocks():
             if pages[-1].room() < block.height:
-                pages.append(_PageBuilder("continuation", s, CONTINUATION_BODY_TOP))
+                pages.append(self._new_page("continuation"))
             block.draw(pages[-1])
         return pages
 
     def _blocks(self) -> list[_Block]:
-        p, t, s = self.process, self.t, self.style
+        p, t = self.process, self.t
         blocks: list[_Block] = [_Instructions(self)] if self.large_print else []
         items = p.items()
         if p.kind == "poll":
@@ -242,8 +261,12 @@ class BallotComposer:
                 rule = t["choose_one"] if q.max_choices == 1 else t["choose_up_to"].format(n=q.max_choices)
                 rows = [_OptionRow(self, it) for it in items if it.question == q.id]
                 head = _Heading(self, p.text(q.text, self.lang), rule)
-                blocks.append(_KeepTogether(head, rows[0]))
-                blocks.extend(rows[1:])
+                whole = _KeepTogether(head, *rows)
+                if whole.height <= self.style.body_bottom - CONTINUATION_BODY_TOP - 20.0:
+                    blocks.append(whole)  # a question is never split over two pages when it fits on one
+                else:
+                    blocks.append(_KeepTogether(head, rows[0]))
+                    blocks.extend(rows[1:])
         else:
             assert p.budget is not None
             b = p.budget
@@ -255,153 +278,187 @@ class BallotComposer:
             rows = [_OptionRow(self, it) for it in items]
             blocks.append(_KeepTogether(_Heading(self, title, rule), rows[0]))
             blocks.extend(rows[1:])
+            if b.voting_style == "knapsack":
+                blocks.append(_Worksheet(self))
         if p.comment:
             blocks.append(_CommentBlock(self, p.text(p.comment, self.lang)))
-        blocks.append(_InfoBlock(self))
+        blocks.extend(_InfoBlock(self, part) for part in INFO_PARTS if self._has_info(part))
+        if self.large_print:  # a long notice in large type: one block per part, so it flows over pages
+            parts = privacy_parts(p, self.lang, letter=False)
+            blocks.extend(_InfoBlock(self, f"privacy:{i}") for i in range(len(parts)))
         return blocks
 
-    def draw_info(self, builder: _PageBuilder) -> None:
-        """Other ways to vote (with the voter's own code), return address, data protection."""
+    def _has_info(self, part: str) -> bool:
+        p = self.process
+        return {"phones": bool(p.channels.sms or p.channels.voice), "paper": p.channels.paper is not None,
+                "help": p.help is not None, "privacy": True}[part]
+
+    def draw_info(self, builder: PageBuilder, part: str) -> None:
+        """One part of the information: other ways to vote (with an example no one can send
+        by mistake) and their dates; where and by when to send the paper; help; data protection."""
         t, p, s = self.t, self.process, self.style
         width = RIGHT - LEFT
         sms, voice = p.channels.sms, p.channels.voice
-        if sms or voice:
+        if part == "phones":
             builder.paragraph(LEFT, width, t["other_ways"], SANS_BOLD, s.heading)
-            builder.y += 2.0
-        if sms:
-            builder.paragraph(LEFT, width, t["sms_how"].format(number=sms.number), SANS, s.body)
-            builder.y += CODE_PT * 1.5 / PT_PER_MM
-            builder.sms_slot = Slot(LEFT + 6.0, builder.y - 1.0, CODE_PT)
-            builder.sms_numbers = " ".join(str(n) for n in p.example_numbers())
-            builder.y += 3.0
-        if voice:
-            builder.paragraph(LEFT, width, t["voice_how"].format(number=voice.number), SANS, s.body)
-            builder.y += 2.0
-        if sms or voice:
+            builder.y += 1.5
+            builder.paragraph(LEFT, width, t["phone_window"].format(
+                opens=format_date(p.opens_day(), self.lang), last=format_date(p.last_day(), self.lang)), SANS, s.body)
+            builder.y += 1.5
+            if sms:
+                builder.paragraph(LEFT, width, t["sms_how"].format(number=sms.number), SANS, s.body)
+                builder.y += 1.0
+                builder.paragraph(LEFT + 6.0, width - 6.0, t["sms_example"], SANS, s.body, grey=0.2)
+                builder.y += s.line_mm(s.code)
+                builder.sms_example = Slot(LEFT + 6.0, builder.y - 1.0, s.code, prefix=EXAMPLE_CODE + " ")
+                builder.y += 2.5
+            if voice:
+                builder.paragraph(LEFT, width, t["voice_how"].format(number=voice.number), SANS, s.body)
+                builder.y += 1.5
             builder.paragraph(LEFT, width, t["once_only"], SANS_BOLD, s.body)
-            builder.y += 6.0
-        paper = p.channels.paper
-        if paper is not None:
-            heading = (t["return_to"].format(date=format_date(paper.return_by, self.lang))
-                       if paper.return_by else t["return_to_nodate"])
-            builder.paragraph(LEFT, width, heading, SANS_BOLD, s.body)
-            builder.paragraph(LEFT, width, "\n".join(x.strip() for x in paper.return_address.split(",")), SANS, s.body)
-            builder.y += 6.0
-        controller = paper.return_address.split(",")[0].strip() if paper else p.text(p.title, self.lang)
-        privacy = t["privacy"].format(controller=controller, title=p.text(p.title, self.lang), days=p.retention_days)
-        builder.paragraph(LEFT, width, t["privacy_title"], SANS_BOLD, s.small + 1.0)
-        builder.paragraph(LEFT, width, privacy, SANS, s.small, grey=0.15)
+        elif part == "paper":
+            paper = p.channels.paper
+            assert paper is not None
+            if self.large_print:  # standard print has the return address on the front already
+                builder.paragraph(LEFT, width, self.return_heading(), SANS_BOLD, s.body)
+                builder.paragraph(LEFT, width, "\n".join(x.strip() for x in paper.return_address.split(",")),
+                                  SANS, s.body)
+                builder.y += 1.5
+            builder.paragraph(LEFT, width, self.paper_rules(), SANS, s.body)
+        elif part == "help":
+            builder.paragraph(LEFT, width, self.help_line(), SANS_BOLD, s.body)
+        elif part == "privacy":
+            builder.paragraph(LEFT, width, privacy_title(self.lang), SANS_BOLD, s.small)
+            if not self.large_print:
+                builder.paragraph(LEFT, width, privacy_paragraph(p, self.lang), SANS, s.small, grey=0.15)
+        else:  # "privacy:N", one part of the notice
+            heading, text = privacy_parts(p, self.lang, letter=False)[int(part.split(":")[1])]
+            builder.y -= 3.0
+            builder.paragraph(LEFT, width, f"{heading}: {text}", SANS, s.small, grey=0.15)
+
+    def return_heading(self) -> str:
+        paper = self.process.channels.paper
+        assert paper is not None
+        if paper.return_by:
+            return self.t["return_to"].format(date=format_date(paper.return_by, self.lang))
+        return self.t["return_to_nodate"]
+
+    def paper_rules(self) -> str:
+        """When paper counts (arrival, not postmark) and who pays the postage."""
+        paper = self.process.channels.paper
+        assert paper is not None
+        arrival = self.t["arrival_rule"].format(last=format_date(self.process.last_day(), self.lang))
+        return f"{arrival} {self.t['postage_paid' if paper.postage_paid else 'postage_unpaid']}"
+
+    def help_line(self) -> str:
+        help_line = self.process.help
+        assert help_line is not None
+        return self.t["help"].format(phone=help_line.phone, hours=self.process.text(help_line.hours, self.lang))
 
     # -- page furniture --------------------------------------------------------
-    def _finish_page(self, page: Page, builder: _PageBuilder, total: int) -> PagePlan:
+    def _finish_page(self, page: Page, builder: PageBuilder, total: int) -> PagePlan:
         t, s = self.t, self.style
         ops: list[Op] = [RectOp(f.x, f.y, f.w, f.h, fill=0.0) for f in FIDUCIALS]
         ops.append(TextOp(LAYOUT_ID_TEXT.x, baseline_in(LAYOUT_ID_TEXT, SMALL_MONO_PT), self.layout_id,
                           MONO_BOLD, SMALL_MONO_PT))
         self._header(ops, page)
-        if builder.kind == "front":
+        if builder.kind == "front" and not self.large_print:
             self._front_zone(ops)
         if builder.kind == "back" and not builder.ops:
-            builder.text(PAGE_W / 2, 150.0, t["back_note"], SANS, s.body, align="centre", grey=0.4)
+            builder.paragraph(LEFT, RIGHT - LEFT, t["back_note"], SANS, s.body, grey=0.4)
         ops.extend(builder.ops)
         footer = t["page_of"].format(n=page.page, total=total)
         if builder.kind != "back":
             footer += " · " + t["all_pages"]
-        ops.append(TextOp(PAGE_W / 2, FOOTER_Y + 4, footer, SANS, 8.0, align="centre", grey=0.25))
+        y = s.body_bottom + 2.0
         if self.process.is_test:
-            ops.append(TextOp(PAGE_W / 2, FOOTER_Y, t["test_mark"], SANS_BOLD, 9.0, align="centre", grey=0.35))
+            y += s.line_mm(s.body)
+            ops.append(TextOp(PAGE_W / 2, y, t["test_mark"], SANS_BOLD, s.body, align="centre", grey=0.35))
+        for line in wrap(footer, SANS, s.body, RIGHT - LEFT):
+            y += s.line_mm(s.body)
+            ops.append(TextOp(PAGE_W / 2, y, line, SANS, s.body, align="centre", grey=0.25))
         return PagePlan(
             page=page,
             ops=tuple(ops),
-            code=Slot(CODE_TEXT.x, baseline_in(CODE_TEXT, CODE_PT), CODE_PT) if page.code_text else None,
+            code=Slot(CODE_TEXT.x, baseline_in(CODE_TEXT, s.code), s.code) if page.code_text else None,
             serial=Slot(SERIAL_TEXT.x, baseline_in(SERIAL_TEXT, SMALL_MONO_PT), SMALL_MONO_PT, prefix=t["serial"] + " "),
-            sms_example=builder.sms_slot,
-            sms_numbers=builder.sms_numbers,
-            address=ADDRESS_WINDOW if (self.addressed and builder.kind == "front") else None,
+            sms_example=builder.sms_example,
         )
 
-    def _header(self, ops: list[Op], page: Page) -> None:
-        t, p = self.t, self.process
+    def _header(self, ops: list[Op] | None, page: Page | None = None) -> float:
+        """City, title and what the page is, left of the code; returns the header's bottom.
+        With `ops` None it only measures."""
+        t, p, s = self.t, self.process, self.style
+        out: list[Op] = ops if ops is not None else []
         city = (p.channels.paper.return_address.split(",")[0].strip() if p.channels.paper else "")
         y = 22.0
         if city:
-            ops.append(TextOp(LEFT, y, city, SANS, 8.5, grey=0.3))
-        title_lines = wrap(p.text(p.title, self.lang), SANS_BOLD, 12.5, 76.0)[:2]
-        for line in title_lines:
-            y += 5.6
-            ops.append(TextOp(LEFT, y, line, SANS_BOLD, 12.5))
-        sub = t["ballot"] if page.kind == "front" else (t["continued"] if page.kind == "continuation" else "")
+            out.append(TextOp(LEFT, y, city, SANS, s.body, grey=0.3))
+        for line in wrap(p.text(p.title, self.lang), SANS_BOLD, s.title, CODE_TEXT.x - LEFT - 4.0):
+            y += s.line_mm(s.title)
+            out.append(TextOp(LEFT, y, line, SANS_BOLD, s.title))
+        kind = page.kind if page is not None else "front"
+        sub = t["ballot"] if kind == "front" else (t["continued"] if kind == "continuation" else "")
+        y += s.line_mm(s.body)
         if sub:
-            ops.append(TextOp(LEFT, y + 5.5, sub, SANS, 10.0, grey=0.2))
-        if page.code_text is not None:
-            ops.append(TextOp(CODE_TEXT.x, CODE_TEXT.y - 1.2, t["your_code"], SANS, 7.0, grey=0.3))
+            out.append(TextOp(LEFT, y, sub, SANS, s.body, grey=0.2))
+        if page is not None and page.code_text is not None:
+            label = t["your_code_short"] if self.large_print else t["your_code"]
+            out.append(TextOp(CODE_TEXT.x, CODE_TEXT.y - 1.2, label, SANS, s.body, grey=0.3))
+        return y + 1.5
 
-    def _front_zone(self, ops: list[Op]) -> None:
-        """The band between header and body: return address (or window) and how to mark."""
+    def _front_zone(self, ops: list[Op] | None) -> float:
+        """The band between header and body (standard print): where to send the ballot, and
+        how to mark with a drawn valid cross and a drawn correction. Returns its bottom."""
         t, p, s = self.t, self.process, self.style
+        out: list[Op] = ops if ops is not None else []
         paper = p.channels.paper
-        if paper is not None and not self.addressed:
-            heading = (t["return_to"].format(date=format_date(paper.return_by, self.lang))
-                       if paper.return_by else t["return_to_nodate"])
-            y = ADDRESS_WINDOW.y + 8.0
-            size = 10.0 if not self.large_print else 12.0
-            for line in wrap(heading, SANS_BOLD, size, ADDRESS_WINDOW.w):
-                ops.append(TextOp(ADDRESS_WINDOW.x, y, line, SANS_BOLD, size))
-                y += size * 1.3 / PT_PER_MM
+        left_bottom = RETURN_ZONE.y
+        if paper is not None:
+            y = RETURN_ZONE.y
+            for line in wrap(self.return_heading(), SANS_BOLD, s.body, RETURN_ZONE.w):
+                y += s.line_mm(s.body)
+                out.append(TextOp(RETURN_ZONE.x, y, line, SANS_BOLD, s.body))
             for part in paper.return_address.split(","):
-                y += 0.6
-                ops.append(TextOp(ADDRESS_WINDOW.x, y, part.strip(), SANS, size))
-                y += size * 1.3 / PT_PER_MM - 0.6
-        elif paper is not None:
-            sender, sender_pt = sender_line(paper.return_address, ADDRESS_WINDOW.w)
-            ops.append(TextOp(ADDRESS_WINDOW.x, ADDRESS_WINDOW.y + 15.0, sender, SANS, sender_pt, grey=0.25))
-            ops.append(LineOp(ADDRESS_WINDOW.x, ADDRESS_WINDOW.y + 16.2, ADDRESS_WINDOW.x + ADDRESS_WINDOW.w,
-                              ADDRESS_WINDOW.y + 16.2, 0.15))
-        if self.large_print:
-            return  # large print: the instructions open the body, in large type (_Instructions)
-        # How to mark, with a drawn valid cross and a drawn correction.
+                y += s.line_mm(s.body)
+                out.append(TextOp(RETURN_ZONE.x, y, part.strip(), SANS, s.body))
+            left_bottom = y + 1.0
         z = INFO_ZONE
         example = 6.0
-        text_w = z.w - example - 3.0
-        size = fitted_size([(t["how_to"], SANS_BOLD), (t["mark_rule"], SANS), (t["example_valid"], SANS),
-                            (t["example_cancel"], SANS)], text_w, z.h, s.body, s)
-        ops.append(RectOp(z.x - 2.5, z.y - 2.5, z.w + 4.5, z.h + 4.0, line=0.25))
         y = z.y
+        inner: list[Op] = []
         for text, font in ((t["how_to"], SANS_BOLD), (t["mark_rule"], SANS)):
-            for line in wrap(text, font, size, z.w):
-                y += size * s.leading / PT_PER_MM
-                ops.append(TextOp(z.x, y, line, font, size))
+            for line in wrap(text, font, s.body, z.w - 4.0):
+                y += s.line_mm(s.body)
+                inner.append(TextOp(z.x, y, line, font, s.body))
         y += 2.0
         for text, cancelled in ((t["example_valid"], False), (t["example_cancel"], True)):
-            ops.extend(_example_box(z.x, y, example, cancelled))
+            drawn_w = example * (2 if cancelled else 1) + (2.0 if cancelled else 0.0)
+            inner.extend(_example_boxes(z.x, y, example, cancelled))
             ty = y
-            for line in wrap(text, SANS, size, text_w):
-                ty += size * s.leading / PT_PER_MM
-                ops.append(TextOp(z.x + example + 3.0, ty, line, SANS, size))
-            y = max(ty, y + example) + 2.0
-
-def sender_line(return_address: str, width: float) -> tuple[str, float]:
-    """The one-line return address above the window (DIN 5008) and its size, fitted to
-    `width`: smaller type first, then middle parts dropped (name, street, town stay)."""
-    parts = [part.strip() for part in return_address.split(",") if part.strip()]
-    while True:
-        text = " · ".join(parts)
-        for size in (6.5, 6.0, 5.5):
-            if text_width_mm(text, SANS, size) <= width:
-                return text, size
-        if len(parts) <= 3:
-            return text, 5.5 * width / text_width_mm(text, SANS, 5.5)
-        del parts[-3]
+            for line in wrap(text, SANS, s.body, z.w - drawn_w - 7.0):
+                ty += s.line_mm(s.body)
+                inner.append(TextOp(z.x + drawn_w + 3.0, ty, line, SANS, s.body))
+            y = max(ty + 1.0, y + example) + 2.0
+        out.append(RectOp(z.x - 2.5, z.y - 1.5, z.w + 2.5, y - z.y + 1.0, line=0.25))
+        out.extend(inner)
+        return max(left_bottom, y)
 
 
-def _example_box(x: float, y: float, size: float, cancelled: bool) -> list[Op]:
+def _example_boxes(x: float, y: float, size: float, cancelled: bool) -> list[Op]:
+    """A drawn valid cross; or a correction: the wrong box filled, the right one crossed."""
     ops: list[Op] = [RectOp(x, y, size, size, line=BOX_LINE)]
-    if cancelled:
-        ops.append(RectOp(x + 0.4, y + 0.4, size - 0.8, size - 0.8, fill=0.1))
-    else:
-        ops.append(LineOp(x + 1.0, y + 1.0, x + size - 1.0, y + size - 1.0, 0.6))
-        ops.append(LineOp(x + 1.0, y + size - 1.0, x + size - 1.0, y + 1.0, 0.6))
-    return ops
+    if not cancelled:
+        return ops + _cross(x, y, size)
+    ops.append(RectOp(x + 0.4, y + 0.4, size - 0.8, size - 0.8, fill=0.1))
+    second = x + size + 2.0
+    ops.append(RectOp(second, y, size, size, line=BOX_LINE))
+    return ops + _cross(second, y, size)
+
+
+def _cross(x: float, y: float, size: float) -> list[Op]:
+    return [LineOp(x + 1.0, y + 1.0, x + size - 1.0, y + size - 1.0, 0.6),
+            LineOp(x + 1.0, y + size - 1.0, x + size - 1.0, y + 1.0, 0.6)]
 
 
 # -- blocks of the body -------------------------------------------------------
@@ -409,7 +466,7 @@ def _example_box(x: float, y: float, size: float, cancelled: bool) -> list[Op]:
 
 def measured_height(block: _Block, style: Style) -> float:
     """A block's height, found by drawing it on a scratch page: measure and draw never disagree."""
-    scratch = _PageBuilder("continuation", style, 0.0)
+    scratch = PageBuilder("continuation", style, 0.0)
     block.draw(scratch)
     return scratch.y
 
@@ -417,7 +474,7 @@ def measured_height(block: _Block, style: Style) -> float:
 class _Block:
     height: float
 
-    def draw(self, page: _PageBuilder) -> None:  # pragma: no cover - interface
+    def draw(self, page: PageBuilder) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
 
@@ -427,7 +484,7 @@ class _Heading(_Block):
         self.text, self.rule, self.style = text, rule, s
         self.height = measured_height(self, s)
 
-    def draw(self, page: _PageBuilder) -> None:
+    def draw(self, page: PageBuilder) -> None:
         s = self.style
         page.y += 3.0
         page.paragraph(LEFT, RIGHT - LEFT, self.text, SANS_BOLD, s.heading)
@@ -451,7 +508,7 @@ class _OptionRow(_Block):
         self.line_mm = s.option * s.leading / PT_PER_MM
         self.height = max(s.box, len(self.lines) * self.line_mm) + s.row_gap
 
-    def draw(self, page: _PageBuilder) -> None:
+    def draw(self, page: PageBuilder) -> None:
         s = self.style
         top = page.y + s.row_gap / 2
         inset = BOX_LINE / 2
@@ -472,7 +529,7 @@ class _KeepTogether(_Block):
         self.blocks = blocks
         self.height = sum(b.height for b in blocks)
 
-    def draw(self, page: _PageBuilder) -> None:
+    def draw(self, page: PageBuilder) -> None:
         for block in self.blocks:
             block.draw(page)
 
@@ -484,7 +541,7 @@ class _CommentBlock(_Block):
         self.box_h = 22.0 if not composer.large_print else 36.0
         self.height = measured_height(self, s)
 
-    def draw(self, page: _PageBuilder) -> None:
+    def draw(self, page: PageBuilder) -> None:
         s = self.style
         page.y += 4.0
         page.paragraph(LEFT, RIGHT - LEFT, self.label, SANS_BOLD, s.heading)
@@ -497,16 +554,16 @@ class _CommentBlock(_Block):
 
 
 class _InfoBlock(_Block):
-    """The information part: SMS and phone with the voter's code, return address, privacy.
-    Measured by drawing it once on a scratch page."""
+    """One part of the information (other ways to vote, return, help, data protection),
+    measured by drawing it once on a scratch page."""
 
-    def __init__(self, composer: BallotComposer) -> None:
-        self.composer = composer
+    def __init__(self, composer: BallotComposer, part: str) -> None:
+        self.composer, self.part = composer, part
         self.height = measured_height(self, composer.style)
 
-    def draw(self, page: _PageBuilder) -> None:
-        page.y += 6.0
-        self.composer.draw_info(page)
+    def draw(self, page: PageBuilder) -> None:
+        page.y += 4.0
+        self.composer.draw_info(page, self.part)
 
 
 class _Instructions(_Block):
@@ -516,7 +573,7 @@ class _Instructions(_Block):
         self.t, self.style = composer.t, composer.style
         self.height = measured_height(self, composer.style)
 
-    def draw(self, page: _PageBuilder) -> None:
+    def draw(self, page: PageBuilder) -> None:
         t, s = self.t, self.style
         width = RIGHT - LEFT
         page.paragraph(LEFT, width, t["how_to"], SANS_BOLD, s.heading)
@@ -524,8 +581,70 @@ class _Instructions(_Block):
         page.y += 2.0
         for text, cancelled in ((t["example_valid"], False), (t["example_cancel"], True)):
             top = page.y
-            page.ops.extend(_example_box(LEFT + 2.0, top, s.box, cancelled))
-            page.y = top + (s.box - s.body * s.leading / PT_PER_MM) / 2
-            page.paragraph(LEFT + s.box + 6.0, width - s.box - 6.0, text, SANS, s.body)
+            drawn_w = s.box * (2 if cancelled else 1) + (2.0 if cancelled else 0.0)
+            page.ops.extend(_example_boxes(LEFT + 2.0, top, s.box, cancelled))
+            page.y = top + (s.box - s.line_mm(s.body)) / 2
+            page.paragraph(LEFT + drawn_w + 6.0, width - drawn_w - 6.0, text, SANS, s.body)
             page.y = max(page.y, top + s.box) + 2.5
+        page.y += 2.0
+
+
+class _LimitBand(_Block):
+    """A budget's limit, repeated at the top of every page, with the price column's heading."""
+
+    def __init__(self, composer: BallotComposer) -> None:
+        self.composer = composer
+        self.height = measured_height(self, composer.style)
+
+    def draw(self, page: PageBuilder) -> None:
+        c, s = self.composer, self.composer.style
+        budget = c.process.budget
+        assert budget is not None
+        if budget.voting_style == "knapsack":
+            text = c.t["budget_limit_band"].format(amount=format_money(budget.heading.amount, c.lang))
+        else:
+            text = c.t["budget_approval_band"].format(n=budget.max_lines)
+        lines = wrap(text, SANS_BOLD, s.body, RIGHT - LEFT - 4.0)
+        page.ops.append(RectOp(LEFT, page.y, RIGHT - LEFT, len(lines) * s.line_mm(s.body) + 3.0, fill=0.9))
+        page.y += 1.5
+        page.paragraph(LEFT + 2.0, RIGHT - LEFT - 4.0, text, SANS_BOLD, s.body)
+        page.y += 1.5
+        page.y += s.line_mm(s.body)
+        page.text(RIGHT, page.y - 1.0, c.t["price"], SANS_BOLD, s.body, align="right", grey=0.25)
+        page.y += 1.0
+
+
+class _Worksheet(_Block):
+    """A small sum for the voter ("Ihre Summe"), far enough from every box never to be read as a mark."""
+
+    LINES = 4
+
+    def __init__(self, composer: BallotComposer) -> None:
+        self.composer = composer
+        self.height = measured_height(self, composer.style)
+
+    def draw(self, page: PageBuilder) -> None:
+        c, s = self.composer, self.composer.style
+        budget = c.process.budget
+        assert budget is not None
+        page.y += 6.0  # ≥ 5 mm from the last box (the reader looks 4 mm around a box)
+        top = page.y
+        page.paragraph(LEFT + 2.0, RIGHT - LEFT - 4.0, c.t["worksheet_title"], SANS_BOLD, s.body)
+        page.paragraph(LEFT + 2.0, RIGHT - LEFT - 4.0, c.t["worksheet_hint"], SANS, s.body, grey=0.2)
+        column = (RIGHT - LEFT - 10.0) / 2
+        row = s.line_mm(s.body) + 3.0
+        for i in range(self.LINES):
+            page.y += row
+            for x in (LEFT + 4.0, LEFT + 6.0 + column):
+                page.ops.append(LineOp(x, page.y, x + column - 4.0, page.y, 0.2))
+        page.y += row + 1.0
+        total = c.t["worksheet_total"]
+        page.text(LEFT + 4.0, page.y, total, SANS_BOLD, s.body)
+        start = LEFT + 6.0 + text_width_mm(total, SANS_BOLD, s.body)
+        page.ops.append(LineOp(start, page.y, LEFT + 4.0 + column, page.y, 0.3))
+        if budget.voting_style == "knapsack":
+            limit = c.t["worksheet_limit"].format(amount=format_money(budget.heading.amount, c.lang))
+            page.text(LEFT + 6.0 + column, page.y, limit, SANS, s.body, grey=0.2)
+        page.y += 2.5
+        page.ops.append(RectOp(LEFT, top - 1.0, RIGHT - LEFT, page.y - top + 1.0, line=0.2))
         page.y += 2.0

@@ -1,6 +1,7 @@
 """Render ballots to PDF: each variant page once as a Form XObject, then per ballot
-only what differs (QR, code, serial, SMS example, address). That keeps a ballot to a
-few kilobytes and rendering fast."""
+only what differs (QR, code, serial, SMS example numbers). That keeps a ballot to a few
+kilobytes and rendering fast. An addressed run puts the voter's cover letter (with the
+address in its window) before the ballot's sheets; the ballot pages never carry it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from reportlab.pdfgen.canvas import Canvas
 
 from forms.compose import PAGE_H, PAGE_W, BallotPlan, LineOp, Op, PagePlan, RectOp, Slot, TextOp
 from forms.fonts import PT_PER_MM, SANS, register_fonts, text_width_mm
+from forms.letter import LetterPlan
 from forms.qr_draw import dark_runs, qr_matrix
 from hybrid.codes import format_code
+from hybrid.layout import Rect
 from hybrid.qr_payload import QrPayload, encode
 
 ADDRESS_PT, ADDRESS_MIN_PT = 10.0, 8.0
@@ -49,9 +52,10 @@ def draw_op(canvas: Canvas, op: Op) -> None:
 class BallotPdf:
     """One PDF file of ballots of one variant. Use as a context manager."""
 
-    def __init__(self, path: Path, plan: BallotPlan, title: str) -> None:
+    def __init__(self, path: Path, plan: BallotPlan, title: str, letter: LetterPlan | None = None) -> None:
         register_fonts()
         self.plan = plan
+        self.letter = letter
         self.canvas = Canvas(str(path), pagesize=(_pt(PAGE_W), _pt(PAGE_H)), pageCompression=1)
         self.canvas.setTitle(title)
         self.canvas.setAuthor("hybrid")
@@ -61,14 +65,31 @@ class BallotPdf:
             for op in page.ops:
                 draw_op(self.canvas, op)
             self.canvas.endForm()
+        if letter is not None:
+            layout = letter.layout
+            for number, ops in enumerate(letter.pages, start=1):
+                self.canvas.beginForm(f"letter{number}")
+                for op in ops:
+                    draw_op(self.canvas, op)
+                payload = QrPayload(layout.process, layout.layout_hash, number, len(letter.pages), 0, None, letter=True)
+                self._qr(encode(payload), layout.pages[number - 1].qr)
+                self.canvas.endForm()
 
     @staticmethod
     def _form(page: PagePlan) -> str:
         return f"page{page.page.page}"
 
     def add_ballot(self, serial: int, code: str, address: list[str] | None = None) -> None:
-        """All pages of one ballot, in order."""
+        """All pages of one ballot, in order; with an address, its cover letter first."""
         c = self.canvas
+        if address is not None:
+            if self.letter is None:
+                raise ValueError("an addressed ballot needs the run's cover letter")
+            for number in range(1, len(self.letter.pages) + 1):
+                c.doForm(f"letter{number}")
+                if number == 1:
+                    self._address(self.letter.window, self.letter.recipient_top, address)
+                c.showPage()
         layout = self.plan.layout
         total = len(self.plan.pages)
         for page in self.plan.pages:
@@ -76,38 +97,35 @@ class BallotPdf:
             has_code = page.page.kind != "back"
             payload = QrPayload(layout.process, layout.layout_hash, page.page.page, total, serial,
                                 code if has_code else None)
-            self._qr(encode(payload), page)
+            self._qr(encode(payload), page.page.qr)
             if page.code is not None:
                 self._text(page.code, format_code(code))
             if page.serial is not None:
                 self._text(page.serial, f"{page.serial.prefix}{serial}")
             if page.sms_example is not None:
-                self._text(page.sms_example, f"{format_code(code)} {page.sms_numbers}".strip())
-            if page.address is not None and address:
-                self._address(page, address)
+                self._text(page.sms_example, page.sms_example.prefix + self.plan.example_for(serial), grey=0.35)
             c.showPage()
 
-    def _address(self, page: PagePlan, address: list[str]) -> None:
+    def _address(self, window: Rect, top: float, address: list[str]) -> None:
         """The recipient block in the window; long lines get smaller type so they stay inside it."""
-        c, window = self.canvas, page.address
+        c = self.canvas
         widest = max(text_width_mm(line, SANS, ADDRESS_PT) for line in address[:6])
         size = max(ADDRESS_MIN_PT, min(ADDRESS_PT, ADDRESS_PT * window.w / widest))
         c.setFillGray(0)
         c.setFont(SANS, size)
-        y = window.y + 22.0
+        y = top + size / PT_PER_MM
         for line in address[:6]:
             while text_width_mm(line, SANS, size) > window.w and len(line) > 1:
                 line = line[:-1]  # a line too long even at the smallest size is cut, never printed outside
             c.drawString(_pt(window.x), _y(y), line)
             y += size * 1.25 / PT_PER_MM
 
-    def _text(self, slot: Slot, text: str) -> None:
-        self.canvas.setFillGray(0)
+    def _text(self, slot: Slot, text: str, grey: float = 0.0) -> None:
+        self.canvas.setFillGray(grey)
         self.canvas.setFont(slot.font, slot.size)
         self.canvas.drawString(_pt(slot.x), _y(slot.y), text)
 
-    def _qr(self, text: str, page: PagePlan) -> None:
-        rect = page.page.qr
+    def _qr(self, text: str, rect: Rect) -> None:
         matrix = qr_matrix(text)
         module = _pt(rect.w) / matrix.shape[0]
         x0, top = _pt(rect.x), _y(rect.y)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forms.compose import BallotComposer, BallotPlan
+from forms.letter import ENVELOPE, LetterComposer, LetterPlan
 from forms.pdf_render import BallotPdf
 from hybrid import audit
 from hybrid.codes import new_code
@@ -59,6 +60,8 @@ class PrintResult:
     files: list[PrintedFile] = field(default_factory=list)
     layout_path: Path | None = None
     manifest_path: Path | None = None
+    letter_layout_hash: str | None = None
+    letter_pages: int = 0
 
     @property
     def ballots(self) -> int:
@@ -71,6 +74,7 @@ class _FileJob:
     plan: BallotPlan
     title: str
     ballots: list[tuple[int, str, list[str] | None]]  # serial, code, address
+    letter: LetterPlan | None = None  # the cover letter of an addressed run
 
 
 def output_names(base: Path, count: int) -> list[Path]:
@@ -107,14 +111,15 @@ def _check_targets(base: Path, count: int) -> list[Path]:
 
 def _render_file(job: _FileJob) -> tuple[Path, int, str]:
     """Worker: write one PDF; returns (partial path, pages, sha256). Pure but for the file."""
-    with BallotPdf(job.partial, job.plan, job.title) as pdf:
+    with BallotPdf(job.partial, job.plan, job.title, job.letter) as pdf:
         for serial, code, address in job.ballots:
             pdf.add_ballot(serial, code, address)
     digest = hashlib.sha256()
     with job.partial.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return job.partial, len(job.ballots) * len(job.plan.pages), digest.hexdigest()
+    letter_pages = len(job.letter.pages) if job.letter else 0
+    return job.partial, len(job.ballots) * (len(job.plan.pages) + letter_pages), digest.hexdigest()
 
 
 def _fresh_codes(store: Store, count: int, code_source: Callable[[], str]) -> list[str]:
@@ -151,7 +156,11 @@ def run_print(
         raise InvalidInput(f"--lang {request.lang}: the process is in {', '.join(process.languages)} only")
     if request.addresses is not None and len(request.addresses) != request.count:
         raise InvalidInput(f"--count {request.count} but the address file has {len(request.addresses)} addresses")
-    plan = BallotComposer(process, request.lang, request.large_print, addressed=request.addresses is not None).compose()
+    if not process.is_test and process.privacy is None:
+        raise InvalidInput("process.yaml: privacy: a live process needs its data-protection notice before printing "
+                           "(controller, officer, print_shop; see `hybrid init --example poll`)")
+    plan = BallotComposer(process, request.lang, request.large_print).compose()
+    letter = LetterComposer(process, request.lang, request.large_print).compose() if request.addresses else None
     layout = plan.layout
     purpose = "replacement" if request.replaces else "ballots"
     if request.output is None:
@@ -166,6 +175,8 @@ def run_print(
         first = store.next_serial()
         last = first + request.count - 1
         store.save_layout(layout)
+        if letter is not None:
+            store.save_layout(letter.layout)  # so that scan recognises a returned letter
         run_id = store.start_print_run(first, last, layout.layout_hash, purpose)
         audit.append(store, "print_run", {
             "run_id": run_id, "first_serial": first, "last_serial": last, "count": request.count,
@@ -181,9 +192,11 @@ def run_print(
         lo = i * BALLOTS_PER_FILE
         hi = min(lo + BALLOTS_PER_FILE, request.count)
         ballots = [(first + j, codes[j], request.addresses[j] if request.addresses else None) for j in range(lo, hi)]
-        jobs.append(_FileJob(name.with_name(name.name + ".partial"), plan, title, ballots))
+        jobs.append(_FileJob(name.with_name(name.name + ".partial"), plan, title, ballots, letter))
 
-    result = PrintResult(run_id, layout.layout_hash, layout.layout_id, len(plan.pages))
+    result = PrintResult(run_id, layout.layout_hash, layout.layout_id, len(plan.pages),
+                         letter_layout_hash=letter.layout.layout_hash if letter else None,
+                         letter_pages=len(letter.pages) if letter else 0)
     try:
         for job, (partial, pages, sha) in zip(jobs, _render_all(jobs, workers)):
             final = partial.with_name(partial.name.removesuffix(".partial"))
@@ -251,6 +264,19 @@ def _manifest(process: Process, request: PrintRequest, result: PrintResult) -> d
             "en": "The PDFs are the only copy of the codes: delete them after the hand-over to the print shop.",
         },
         "pages_per_ballot": result.pages_per_ballot,
+        "cover_letter": None if result.letter_layout_hash is None else {
+            "layout_hash": result.letter_layout_hash,
+            "pages": result.letter_pages,
+            "envelope": ENVELOPE,
+            "order": {
+                "de": "Je Person: zuerst das Anschreiben (Adresse im Fenster), dahinter die Blätter des Stimmzettels "
+                      "und ein Rückumschlag C4. Nicht falten. Anschreiben und Stimmzettel gehören zusammen in einen "
+                      "Umschlag; die Seitenfolge im PDF ist die Reihenfolge.",
+                "en": "Per person: the cover letter first (address in the window), then the ballot's sheets and a "
+                      "C4 return envelope. Do not fold. Letter and ballot go into one envelope; the PDF's page "
+                      "order is the order.",
+            },
+        },
         "ballots": result.ballots,
         "first_serial": result.files[0].first_serial if result.files else None,
         "last_serial": result.files[-1].last_serial if result.files else None,

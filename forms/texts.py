@@ -18,10 +18,10 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "how_to": "So stimmen Sie ab",
         "mark_rule": "Machen Sie ein deutliches Kreuz in das Kästchen Ihrer Wahl. Bitte Kugelschreiber benutzen, keinen Bleistift.",
         "example_valid": "So ist es richtig.",
-        "example_cancel": "Versehen? Füllen Sie das Kästchen ganz aus. Dann zählt es nicht.",
+        "example_cancel": "Versehen? Füllen Sie das falsche Kästchen ganz aus – dann zählt es nicht. Kreuzen Sie dann das richtige Kästchen an.",
         "choose_one": "Kreuzen Sie 1 Antwort an.",
         "choose_up_to": "Sie können bis zu {n} Antworten ankreuzen.",
-        "budget_knapsack": "Kreuzen Sie die Vorschläge an, die die Stadt umsetzen soll. Zusammen dürfen sie höchstens {amount} kosten. Sonst ist Ihr Stimmzettel ungültig.",
+        "budget_knapsack": "Kreuzen Sie die Vorschläge an, die die Stadt umsetzen soll. Zusammen dürfen sie höchstens {amount} kosten. Kosten Ihre Kreuze zusammen mehr, zählt Ihr ganzer Stimmzettel nicht.",
         "budget_approval": "Kreuzen Sie bis zu {n} Vorschläge an, die die Stadt umsetzen soll.",
         "budget_total": "Verfügbares Geld: {amount}",
         "return_to": "Bitte bis {date} zurückschicken an:",
@@ -30,21 +30,27 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "all_pages": "Bitte alle Seiten zusammen zurückschicken. Nicht knicken.",
         "continued": "Fortsetzung",
         "other_ways": "Lieber per SMS oder Telefon abstimmen?",
-        "sms_how": "Schicken Sie eine SMS an {number}. Schreiben Sie Ihren Code und die Nummern Ihrer Wahl, zum Beispiel:",
+        "sms_how": "Schicken Sie eine SMS an {number}. Schreiben Sie Ihren Code (oben rechts auf dieser Seite) und die Nummern Ihrer Wahl.",
         "voice_how": "Oder rufen Sie {number} an. Geben Sie Ihren Code über die Tasten ein und folgen Sie der Ansage.",
         "once_only": "Ihr Code gilt nur einmal: per Post, per SMS oder am Telefon. Geben Sie ihn nicht weiter.",
         "privacy_title": "Datenschutz (Art. 13 DSGVO)",
-        "privacy": (
-            "Verantwortlich: {controller}. Zweck: Durchführung der Beteiligung „{title}“; "
-            "Rechtsgrundlage: Art. 6 Abs. 1 lit. e DSGVO. Der Code auf diesem Stimmzettel ist nicht mit Ihrem "
-            "Namen oder Ihrer Anschrift gespeichert. Bei SMS und Anruf speichern wir Ihre Telefonnummer nur als "
-            "verschlüsselten Prüfwert. Nachrichten, Prüfwerte und Scans werden {days} Tage nach Ende der "
-            "Beteiligung gelöscht; das Ergebnis enthält keine persönlichen Daten. Sie haben das Recht auf Auskunft, "
-            "Berichtigung, Löschung und Einschränkung sowie auf Beschwerde bei der Datenschutz-Aufsichtsbehörde."
-        ),
         "back_note": "Diese Seite wird nicht ausgewertet.",
         "test_mark": "MUSTER – TESTSTIMMZETTEL – UNGÜLTIG",
         "comment_hint": "Bitte schreiben Sie keine Namen, Adressen oder Telefonnummern.",
+        "your_code_short": "Ihr Code",
+        "budget_limit_band": "Höchstens {amount} zusammen ankreuzen. Mehr als {amount}: Ihr Stimmzettel zählt nicht.",
+        "budget_approval_band": "Höchstens {n} Vorschläge ankreuzen. Mehr: Ihr Stimmzettel zählt nicht.",
+        "price": "Preis",
+        "worksheet_title": "Zum Nachrechnen (wird nicht ausgewertet)",
+        "worksheet_hint": "Schreiben Sie die Preise Ihrer Kreuze auf und zählen Sie zusammen.",
+        "worksheet_total": "Ihre Summe:",
+        "worksheet_limit": "höchstens {amount}",
+        "sms_example": "Beispiel mit einem erfundenen Code:",
+        "phone_window": "SMS und Telefon: vom {opens} bis {last}, 24 Uhr.",
+        "arrival_rule": "Es zählt der Tag, an dem Ihr Brief bei uns ankommt, nicht der Poststempel. Was nach dem {last} ankommt, zählt nicht.",
+        "postage_paid": "Das Porto zahlt die Stadt. Sie brauchen keine Briefmarke.",
+        "postage_unpaid": "Bitte frankieren Sie den Umschlag.",
+        "help": "Fragen? Rufen Sie an: {phone} ({hours}).",
     },
     "en": {
         "ballot": "Ballot paper",
@@ -53,10 +59,10 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "how_to": "How to vote",
         "mark_rule": "Put a clear cross in the box of your choice. Please use a pen, not a pencil.",
         "example_valid": "This is right.",
-        "example_cancel": "Made a mistake? Fill the box completely. Then it does not count.",
+        "example_cancel": "Made a mistake? Fill the wrong box completely – then it does not count. Then put a cross in the right box.",
         "choose_one": "Choose 1 answer.",
         "choose_up_to": "You can choose up to {n} answers.",
-        "budget_knapsack": "Choose the proposals the city should carry out. Together they may cost at most {amount}. Otherwise your ballot is not valid.",
+        "budget_knapsack": "Choose the proposals the city should carry out. Together they may cost at most {amount}. If your crosses cost more, your whole ballot does not count.",
         "budget_approval": "Choose up to {n} proposals the city should carry out.",
         "budget_total": "Money available: {amount}",
         "return_to": "Please send back by {date} to:",
@@ -65,21 +71,27 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "all_pages": "Please send all pages back together. Do not fold.",
         "continued": "continued",
         "other_ways": "Would you rather vote by text message or phone?",
-        "sms_how": "Send a text message to {number}. Write your code and the numbers of your choices, for example:",
+        "sms_how": "Send a text message to {number}. Write your code (top right on this page) and the numbers of your choices.",
         "voice_how": "Or call {number}. Type your code on the keypad and follow the instructions.",
         "once_only": "Your code works once only: by post, by text message or by phone. Do not pass it on.",
         "privacy_title": "Data protection (Art. 13 GDPR)",
-        "privacy": (
-            "Controller: {controller}. Purpose: running the participation \"{title}\"; legal basis: "
-            "Art. 6(1)(e) GDPR. The code on this ballot is not stored with your name or address. For text "
-            "messages and calls we keep your phone number only as an encrypted check value. Messages, check "
-            "values and scans are deleted {days} days after the participation ends; the result holds no personal "
-            "data. You have the right to access, correction, deletion and restriction, and to complain to the "
-            "data protection supervisory authority."
-        ),
         "back_note": "This page is not counted.",
         "test_mark": "SPECIMEN – TEST BALLOT – NOT VALID",
         "comment_hint": "Please do not write names, addresses or phone numbers.",
+        "your_code_short": "Your code",
+        "budget_limit_band": "Choose at most {amount} in total. More than {amount}: your ballot does not count.",
+        "budget_approval_band": "Choose at most {n} proposals. More: your ballot does not count.",
+        "price": "Price",
+        "worksheet_title": "To add up (not counted)",
+        "worksheet_hint": "Write down the prices of your crosses and add them up.",
+        "worksheet_total": "Your total:",
+        "worksheet_limit": "at most {amount}",
+        "sms_example": "Example with a made-up code:",
+        "phone_window": "Text message and phone: from {opens} to {last}, midnight.",
+        "arrival_rule": "What counts is the day your letter reaches us, not the postmark. Letters arriving after {last} do not count.",
+        "postage_paid": "The city pays the postage. You do not need a stamp.",
+        "postage_unpaid": "Please put a stamp on the envelope.",
+        "help": "Questions? Call us: {phone} ({hours}).",
     },
     "tr": {
         "ballot": "Oy pusulası",
@@ -88,10 +100,10 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "how_to": "Nasıl oy verilir",
         "mark_rule": "Seçtiğiniz kutuya belirgin bir çarpı koyun. Lütfen kurşun kalem değil, tükenmez kalem kullanın.",
         "example_valid": "Doğrusu böyle.",
-        "example_cancel": "Yanlış mı işaretlediniz? Kutuyu tamamen doldurun. O zaman sayılmaz.",
+        "example_cancel": "Yanlış mı işaretlediniz? Yanlış kutuyu tamamen doldurun – o zaman sayılmaz. Sonra doğru kutuya çarpı koyun.",
         "choose_one": "1 cevap seçin.",
         "choose_up_to": "En fazla {n} cevap seçebilirsiniz.",
-        "budget_knapsack": "Belediyenin gerçekleştirmesini istediğiniz önerileri seçin. Toplamları en fazla {amount} olabilir. Aksi halde oy pusulanız geçersizdir.",
+        "budget_knapsack": "Belediyenin gerçekleştirmesini istediğiniz önerileri seçin. Toplamları en fazla {amount} olabilir. Seçimleriniz daha pahalıysa oy pusulanızın tamamı sayılmaz.",
         "budget_approval": "Belediyenin gerçekleştirmesini istediğiniz en fazla {n} öneriyi seçin.",
         "budget_total": "Kullanılabilir para: {amount}",
         "return_to": "Lütfen {date} tarihine kadar şu adrese gönderin:",
@@ -100,20 +112,27 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "all_pages": "Lütfen tüm sayfaları birlikte gönderin. Katlamayın.",
         "continued": "devamı",
         "other_ways": "SMS veya telefonla oy vermeyi mi tercih edersiniz?",
-        "sms_how": "{number} numarasına SMS gönderin. Kodunuzu ve seçtiğiniz numaraları yazın, örneğin:",
+        "sms_how": "{number} numarasına SMS gönderin. Kodunuzu (bu sayfanın sağ üstünde) ve seçtiğiniz numaraları yazın.",
         "voice_how": "Veya {number} numarasını arayın. Kodunuzu tuşlayın ve anonsu takip edin.",
         "once_only": "Kodunuz yalnızca bir kez geçerlidir: posta, SMS veya telefonla. Kimseye vermeyin.",
         "privacy_title": "Veri koruma (GDPR md. 13)",
-        "privacy": (
-            "Sorumlu: {controller}. Amaç: \"{title}\" katılımının yürütülmesi; hukuki dayanak: GDPR md. 6(1)(e). "
-            "Bu oy pusulasındaki kod adınız veya adresinizle birlikte saklanmaz. SMS ve aramalarda telefon "
-            "numaranızı yalnızca şifreli bir kontrol değeri olarak saklarız. Mesajlar, kontrol değerleri ve "
-            "taramalar katılım bittikten {days} gün sonra silinir; sonuç kişisel veri içermez. Bilgi alma, "
-            "düzeltme, silme, kısıtlama ve denetim makamına şikâyet hakkınız vardır."
-        ),
         "back_note": "Bu sayfa değerlendirilmez.",
         "test_mark": "ÖRNEK – TEST OY PUSULASI – GEÇERSİZ",
         "comment_hint": "Lütfen isim, adres veya telefon numarası yazmayın.",
+        "your_code_short": "Kodunuz",
+        "budget_limit_band": "Toplam en fazla {amount} seçin. {amount} üzeri: oy pusulanız sayılmaz.",
+        "budget_approval_band": "En fazla {n} öneri seçin. Fazlası: oy pusulanız sayılmaz.",
+        "price": "Fiyat",
+        "worksheet_title": "Hesaplamak için (değerlendirilmez)",
+        "worksheet_hint": "Seçtiğiniz önerilerin fiyatlarını yazın ve toplayın.",
+        "worksheet_total": "Toplamınız:",
+        "worksheet_limit": "en fazla {amount}",
+        "sms_example": "Uydurma bir kodla örnek:",
+        "phone_window": "SMS ve telefon: {opens} ile {last} arası, saat 24'e kadar.",
+        "arrival_rule": "Posta damgası değil, mektubunuzun bize ulaştığı gün geçerlidir. {last} tarihinden sonra gelenler sayılmaz.",
+        "postage_paid": "Posta ücretini belediye öder. Pul gerekmez.",
+        "postage_unpaid": "Lütfen zarfa pul yapıştırın.",
+        "help": "Sorunuz mu var? Arayın: {phone} ({hours}).",
     },
     "ru": {
         "ballot": "Бюллетень",
@@ -122,10 +141,10 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "how_to": "Как голосовать",
         "mark_rule": "Поставьте чёткий крестик в клетке вашего выбора. Пожалуйста, пишите ручкой, а не карандашом.",
         "example_valid": "Так правильно.",
-        "example_cancel": "Ошиблись? Закрасьте клетку полностью. Тогда она не считается.",
+        "example_cancel": "Ошиблись? Закрасьте неверную клетку полностью – тогда она не считается. Затем поставьте крестик в нужной клетке.",
         "choose_one": "Выберите 1 ответ.",
         "choose_up_to": "Можно выбрать до {n} ответов.",
-        "budget_knapsack": "Отметьте предложения, которые город должен выполнить. Вместе они могут стоить не более {amount}. Иначе бюллетень недействителен.",
+        "budget_knapsack": "Отметьте предложения, которые город должен выполнить. Вместе они могут стоить не более {amount}. Если ваш выбор стоит больше, весь бюллетень не считается.",
         "budget_approval": "Отметьте до {n} предложений, которые город должен выполнить.",
         "budget_total": "Доступные средства: {amount}",
         "return_to": "Пожалуйста, отправьте до {date} по адресу:",
@@ -134,21 +153,27 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "all_pages": "Пожалуйста, отправьте все страницы вместе. Не сгибайте.",
         "continued": "продолжение",
         "other_ways": "Хотите проголосовать по SMS или по телефону?",
-        "sms_how": "Отправьте SMS на номер {number}. Напишите ваш код и номера вашего выбора, например:",
+        "sms_how": "Отправьте SMS на номер {number}. Напишите ваш код (вверху справа на этой странице) и номера вашего выбора.",
         "voice_how": "Или позвоните по номеру {number}. Введите код на клавиатуре и следуйте указаниям.",
         "once_only": "Код действует только один раз: по почте, по SMS или по телефону. Никому его не передавайте.",
         "privacy_title": "Защита данных (ст. 13 GDPR)",
-        "privacy": (
-            "Ответственный: {controller}. Цель: проведение участия «{title}»; правовое основание: ст. 6(1)(e) "
-            "GDPR. Код на этом бюллетене не хранится вместе с вашим именем или адресом. При SMS и звонке мы "
-            "храним ваш номер телефона только как зашифрованное контрольное значение. Сообщения, контрольные "
-            "значения и сканы удаляются через {days} дней после окончания участия; результат не содержит "
-            "персональных данных. Вы имеете право на информацию, исправление, удаление, ограничение и жалобу "
-            "в надзорный орган по защите данных."
-        ),
         "back_note": "Эта страница не учитывается.",
         "test_mark": "ОБРАЗЕЦ – ТЕСТОВЫЙ БЮЛЛЕТЕНЬ – НЕДЕЙСТВИТЕЛЕН",
         "comment_hint": "Пожалуйста, не пишите имена, адреса или номера телефонов.",
+        "your_code_short": "Ваш код",
+        "budget_limit_band": "Всего не более {amount}. Больше {amount}: бюллетень не считается.",
+        "budget_approval_band": "Не более {n} предложений. Больше: бюллетень не считается.",
+        "price": "Цена",
+        "worksheet_title": "Для подсчёта (не учитывается)",
+        "worksheet_hint": "Запишите цены отмеченных предложений и сложите их.",
+        "worksheet_total": "Ваша сумма:",
+        "worksheet_limit": "не более {amount}",
+        "sms_example": "Пример с вымышленным кодом:",
+        "phone_window": "SMS и телефон: с {opens} по {last}, до 24 часов.",
+        "arrival_rule": "Считается день, когда письмо пришло к нам, а не почтовый штемпель. Письма, пришедшие после {last}, не учитываются.",
+        "postage_paid": "Почтовый сбор оплачивает город. Марка не нужна.",
+        "postage_unpaid": "Пожалуйста, наклейте на конверт марку.",
+        "help": "Вопросы? Звоните: {phone} ({hours}).",
     },
     "uk": {
         "ballot": "Бюлетень",
@@ -157,10 +182,10 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "how_to": "Як голосувати",
         "mark_rule": "Поставте чіткий хрестик у клітинці вашого вибору. Будь ласка, пишіть ручкою, а не олівцем.",
         "example_valid": "Так правильно.",
-        "example_cancel": "Помилилися? Зафарбуйте клітинку повністю. Тоді вона не рахується.",
+        "example_cancel": "Помилилися? Зафарбуйте неправильну клітинку повністю – тоді вона не рахується. Потім поставте хрестик у правильній клітинці.",
         "choose_one": "Виберіть 1 відповідь.",
         "choose_up_to": "Можна вибрати до {n} відповідей.",
-        "budget_knapsack": "Позначте пропозиції, які місто має виконати. Разом вони можуть коштувати не більше {amount}. Інакше бюлетень недійсний.",
+        "budget_knapsack": "Позначте пропозиції, які місто має виконати. Разом вони можуть коштувати не більше {amount}. Якщо ваш вибір коштує більше, весь бюлетень не рахується.",
         "budget_approval": "Позначте до {n} пропозицій, які місто має виконати.",
         "budget_total": "Доступні кошти: {amount}",
         "return_to": "Будь ласка, надішліть до {date} за адресою:",
@@ -169,21 +194,27 @@ BALLOT_TEXTS: dict[str, dict[str, str]] = {
         "all_pages": "Будь ласка, надішліть усі сторінки разом. Не згинайте.",
         "continued": "продовження",
         "other_ways": "Бажаєте проголосувати через SMS або телефоном?",
-        "sms_how": "Надішліть SMS на номер {number}. Напишіть ваш код і номери вашого вибору, наприклад:",
+        "sms_how": "Надішліть SMS на номер {number}. Напишіть ваш код (угорі праворуч на цій сторінці) і номери вашого вибору.",
         "voice_how": "Або зателефонуйте на номер {number}. Введіть код на клавіатурі й дотримуйтеся вказівок.",
         "once_only": "Код дійсний лише один раз: поштою, через SMS або телефоном. Нікому його не передавайте.",
         "privacy_title": "Захист даних (ст. 13 GDPR)",
-        "privacy": (
-            "Відповідальний: {controller}. Мета: проведення участі «{title}»; правова підстава: ст. 6(1)(e) GDPR. "
-            "Код на цьому бюлетені не зберігається разом з вашим ім'ям чи адресою. Для SMS і дзвінків ми "
-            "зберігаємо ваш номер телефону лише як зашифроване контрольне значення. Повідомлення, контрольні "
-            "значення та скани видаляються через {days} днів після завершення участі; результат не містить "
-            "персональних даних. Ви маєте право на інформацію, виправлення, видалення, обмеження та скаргу до "
-            "наглядового органу із захисту даних."
-        ),
         "back_note": "Ця сторінка не враховується.",
         "test_mark": "ЗРАЗОК – ТЕСТОВИЙ БЮЛЕТЕНЬ – НЕДІЙСНИЙ",
         "comment_hint": "Будь ласка, не пишіть імен, адрес чи номерів телефонів.",
+        "your_code_short": "Ваш код",
+        "budget_limit_band": "Усього не більше {amount}. Більше {amount}: бюлетень не рахується.",
+        "budget_approval_band": "Не більше {n} пропозицій. Більше: бюлетень не рахується.",
+        "price": "Ціна",
+        "worksheet_title": "Для підрахунку (не враховується)",
+        "worksheet_hint": "Запишіть ціни позначених пропозицій і додайте їх.",
+        "worksheet_total": "Ваша сума:",
+        "worksheet_limit": "не більше {amount}",
+        "sms_example": "Приклад з вигаданим кодом:",
+        "phone_window": "SMS і телефон: з {opens} до {last}, до 24 години.",
+        "arrival_rule": "Рахується день, коли лист надійшов до нас, а не поштовий штемпель. Листи, що надійшли після {last}, не враховуються.",
+        "postage_paid": "Поштовий збір сплачує місто. Марка не потрібна.",
+        "postage_unpaid": "Будь ласка, наклейте на конверт марку.",
+        "help": "Питання? Телефонуйте: {phone} ({hours}).",
     },
 }
 

@@ -10,6 +10,7 @@ import re
 import secrets
 
 CODE_DIGITS = 12
+EXAMPLE_CODE = "1234 5678 9012"  # printed and sent as an example; fails the check digit, so never issued
 
 _D = (
     (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),

@@ -8,12 +8,14 @@ file, line:column and field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Text = dict[str, str]  # language code → text
+BERLIN = ZoneInfo("Europe/Berlin")  # dates printed for citizens are Würzburg's dates
 
 Where = tuple[str | int, ...]  # a path inside the model, e.g. ("options", 1, "id")
 
@@ -105,6 +107,7 @@ class Budget(Model):
 class PaperChannel(Model):
     return_address: str = Field(min_length=1)
     return_by: date | None = None
+    postage_paid: bool = False  # printed: "Das Porto zahlt die Stadt" or "Bitte frankieren"
 
 
 class PhoneChannel(Model):
@@ -115,6 +118,34 @@ class Channels(Model):
     paper: PaperChannel | None = None
     sms: PhoneChannel | None = None
     voice: PhoneChannel | None = None
+
+
+class HelpLine(Model):
+    """A phone number citizens may call for help, printed on the ballot and the cover letter."""
+
+    phone: str = Field(min_length=3)
+    hours: Text  # e.g. {de: "Mo–Fr 8–16 Uhr", en: "Mon–Fri 8 am–4 pm"}
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        digits = [c for c in value if c.isdigit()]
+        if not (value.strip().startswith(("+", "0")) and 6 <= len(digits) <= 15
+                and all(c.isdigit() or c in " +-/()" for c in value)):
+            raise ValueError(f"{value!r} is not a phone number like '+49 931 37-0' or '0931 37-0'")
+        return value.strip()
+
+
+class Privacy(Model):
+    """What the data-protection notice (GDPR Art. 13) names; printed on ballot and cover letter."""
+
+    controller: str = Field(min_length=1)  # name and postal address of the controller
+    officer: str = Field(min_length=1)  # the data-protection officer's contact
+    print_shop: str = Field(min_length=1)  # recipient: who prints and posts the ballots
+    supervisory_authority: str = Field(
+        default="Der Bayerische Landesbeauftragte für den Datenschutz (BayLfD), Wagmüllerstraße 18, 80538 München",
+        min_length=1)
+    url: str | None = None  # the full notice online, if the city has one
 
 
 class Consul(Model):
@@ -149,6 +180,8 @@ class Process(Model):
     questions: list[Question] = []
     comment: Text | None = None
     budget: Budget | None = None
+    help: HelpLine | None = None
+    privacy: Privacy | None = None  # required before a live process prints (`hybrid print`)
 
     @field_validator("languages")
     @classmethod
@@ -204,6 +237,8 @@ class Process(Model):
                     raise RuleError(f"{what} has no {lang!r} text", at=at)
 
         need(self.title, "title", ("title",))
+        if self.help is not None:
+            need(self.help.hours, "help hours", ("help", "hours"))
         need(self.comment, "comment", ("comment",))
         for qi, q in enumerate(self.questions):
             need(q.text, f"question {q.id}", ("questions", qi, "text"))
@@ -231,26 +266,37 @@ class Process(Model):
                 items.append(BallotItem("budget", inv.id, len(items) + 1, inv.title, inv.price))
         return items
 
-    def example_numbers(self) -> list[int]:
-        """A valid example choice, printed on the ballot and shown in SMS replies: the first
-        option of each question (at most three), or the first investments that fit the budget."""
+    def example_numbers(self, rotation: int = 0) -> list[int]:
+        """A valid example choice, shown in SMS replies (rotation 0: the first option of each
+        question, at most three; or the first investments that fit the budget). The printed
+        ballot rotates through the options by serial, so that across all ballots the example
+        favours no option."""
         items = self.items()
         if self.kind == "poll":
-            first: dict[str, int] = {}
+            by_question: dict[str, list[int]] = {}
             for it in items:
-                first.setdefault(it.question, it.number)
-            return list(first.values())[:3]
+                by_question.setdefault(it.question, []).append(it.number)
+            return [numbers[rotation % len(numbers)] for numbers in list(by_question.values())[:3]]
         assert self.budget is not None
         budget = self.budget
         chosen: list[int] = []
         spent = 0
-        for it in items:
+        start = rotation % len(items)
+        for it in items[start:] + items[:start]:
             if len(chosen) == min(budget.max_lines or 2, 2):
                 break
             if budget.voting_style == "approval" or spent + (it.price or 0) <= budget.heading.amount:
                 chosen.append(it.number)
                 spent += it.price or 0
         return chosen
+
+    def opens_day(self) -> date:
+        """The first day of voting, in Würzburg's time."""
+        return self.opens.astimezone(BERLIN).date()
+
+    def last_day(self) -> date:
+        """The last day on which a vote counts (`closes` is exclusive), in Würzburg's time."""
+        return (self.closes - timedelta(microseconds=1)).astimezone(BERLIN).date()
 
     def text(self, text: Text, lang: str) -> str:
         """`text` in `lang`, falling back to the process's first language."""

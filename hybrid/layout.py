@@ -36,7 +36,7 @@ class Box(Rect):
 class Page(BaseModel):
     model_config = ConfigDict(frozen=True)
     page: int
-    kind: Literal["front", "continuation", "back"]
+    kind: Literal["front", "continuation", "back", "letter"]  # letter: a cover letter's page, never read
     fiducials: list[Rect]
     qr: Rect
     code_text: Rect | None = None

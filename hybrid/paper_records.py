@@ -40,7 +40,7 @@ class ScannedPage:
     page_no: int
     batch: str
     received: date
-    kind: str  # ballot | back | blank | foreign | unreadable
+    kind: str  # ballot | back | letter | blank | foreign | unreadable
     process_id: str | None = None
     layout_hash: str | None = None
     ballot_page: int | None = None
@@ -76,6 +76,7 @@ def _classify(store: Store, process: Process, layouts: dict[str, Layout], page: 
     simple = {
         "blank": (PageState.SKIPPED, (Reason.BLANK_PAGE,)),
         "back": (PageState.SKIPPED, (Reason.BACK_SIDE,)),
+        "letter": (PageState.SKIPPED, (Reason.COVER_LETTER,)),
         "foreign": (PageState.REJECTED, (Reason.NOT_A_BALLOT,)),
         "unreadable": (PageState.UNREADABLE, (Reason.NO_CODE,)),
     }

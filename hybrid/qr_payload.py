@@ -4,8 +4,10 @@ Payload (QR alphanumeric mode, so it stays a low QR version):
 
     HY1:<PROCESS>:<LAYOUT-HASH>:<page>/<pages>:<serial>:<code or B>:<CRC32>
 
-`B` marks a back side, which carries no code. Every field is checked on decode;
-a payload that fails any check raises `InvalidPayload` and must not be trusted.
+`B` marks a back side, which carries no code. `L` marks a page of a cover letter: it
+carries neither code nor serial (serial `0`), so a letter can never be tied to a ballot.
+Every field is checked on decode; a payload that fails any check raises `InvalidPayload`
+and must not be trusted.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from hybrid.codes import is_valid_code
 
 MAGIC = "HY1"
 BACK_MARK = "B"
+LETTER_MARK = "L"
 
 _PROCESS_ID = re.compile(r"^[a-z0-9-]{1,40}$")
 _LAYOUT_HASH = re.compile(r"^[0-9a-f]{8}$")
 _PAYLOAD = re.compile(
     r"^HY1:(?P<process>[A-Z0-9-]{1,40}):(?P<layout>[0-9A-F]{8}):(?P<page>[1-9][0-9]?)/(?P<pages>[1-9][0-9]?)"
-    r":(?P<serial>[1-9][0-9]{0,8}):(?P<code>[0-9]{12}|B):(?P<crc>[0-9A-F]{8})$"
+    r":(?P<serial>0|[1-9][0-9]{0,8}):(?P<code>[0-9]{12}|B|L):(?P<crc>[0-9A-F]{8})$"
 )
 
 
@@ -37,12 +40,13 @@ class QrPayload:
     layout_hash: str
     page: int
     pages: int
-    serial: int
-    code: str | None  # None on a back side
+    serial: int  # 0 on a cover letter
+    code: str | None  # None on a back side and on a cover letter
+    letter: bool = False  # a page of a cover letter (its own layout, kind "letter")
 
     @property
     def is_back(self) -> bool:
-        return self.code is None
+        return self.code is None and not self.letter
 
     def __post_init__(self) -> None:
         if not _PROCESS_ID.match(self.process_id):
@@ -51,7 +55,10 @@ class QrPayload:
             raise InvalidPayload(f"layout hash {self.layout_hash!r} is not 8 hex digits")
         if not (1 <= self.page <= self.pages <= 99):
             raise InvalidPayload(f"page {self.page}/{self.pages} is out of range")
-        if not (1 <= self.serial <= 999_999_999):
+        if self.letter:
+            if self.serial != 0 or self.code is not None:
+                raise InvalidPayload("a cover letter carries neither serial nor code")
+        elif not (1 <= self.serial <= 999_999_999):
             raise InvalidPayload(f"serial {self.serial} is out of range")
         if self.code is not None and not is_valid_code(self.code):
             raise InvalidPayload("code fails its check digit")
@@ -69,7 +76,7 @@ def encode(payload: QrPayload) -> str:
             payload.layout_hash.upper(),
             f"{payload.page}/{payload.pages}",
             str(payload.serial),
-            payload.code if payload.code is not None else BACK_MARK,
+            LETTER_MARK if payload.letter else (payload.code if payload.code is not None else BACK_MARK),
         )
     )
     return f"{body}:{_crc(body)}"
@@ -90,5 +97,6 @@ def decode(text: str) -> QrPayload:
         page=int(match["page"]),
         pages=int(match["pages"]),
         serial=int(match["serial"]),
-        code=None if code == BACK_MARK else code,
+        code=None if code in (BACK_MARK, LETTER_MARK) else code,
+        letter=code == LETTER_MARK,
     )

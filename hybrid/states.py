@@ -9,7 +9,7 @@ class PageState(str, Enum):
     """What became of one scanned page; every page ends in exactly one of these."""
 
     IDENTIFIED = "identified"
-    SKIPPED = "skipped"  # back side, blank page, separator sheet
+    SKIPPED = "skipped"  # back side, cover letter, blank page, separator sheet
     DUPLICATE = "duplicate"  # the same sheet scanned again
     REJECTED = "rejected"  # another process, unknown or void code, not a ballot
     UNREADABLE = "unreadable"  # no code found: a person must identify it
@@ -47,6 +47,7 @@ class Reason(str, Enum):
     TEST_BALLOT = "test_ballot"
     NOT_A_BALLOT = "not_a_ballot"
     BACK_SIDE = "back_side"
+    COVER_LETTER = "cover_letter"  # a returned cover letter: skipped, no image of it kept
     BLANK_PAGE = "blank_page"
     RESCAN = "rescan"
     NO_CODE = "no_code"

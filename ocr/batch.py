@@ -28,6 +28,7 @@ from hybrid.rules import BERLIN
 from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import Store, now_utc
 from hybrid.workspace import Workspace
+from ocr.letter_redaction import redact_letter_pages
 from ocr.page_result import PageKind, PageResult
 from ocr.page_source import InputProblem, PageInput, discover, iter_pages, load_page_image, sha256_file
 
@@ -165,6 +166,7 @@ def run_scan(
             "ON CONFLICT (name) DO NOTHING", (batch, now_utc(), received.isoformat(), envelopes))
     files = discover(paths)
     touched: set[int] = set()
+    archived_copies: dict[str, Path] = {}
     done = 0
     total = 0
 
@@ -186,6 +188,7 @@ def run_scan(
                     "SELECT COUNT(*) FROM pages WHERE input_sha256 = ?", (sha,)).fetchone()[0]
                 continue  # every page of this file is already stored
             archived = archive(ws, input_file.path, sha, input_file.kind.value if input_file.kind else None)
+            archived_copies[sha] = archived
             if row is None:
                 with store.transaction():
                     store.conn.execute(
@@ -246,6 +249,7 @@ def run_scan(
                 future = in_flight.popleft()
                 item = future.result()
                 if isinstance(item, _FileDone):
+                    _forget_letters(store, item.sha256, archived_copies.get(item.sha256))
                     with store.transaction():
                         store.conn.execute("UPDATE inputs SET complete = 1, pages = ? WHERE sha256 = ?",
                                            (item.pages, item.sha256))
@@ -267,6 +271,18 @@ def run_scan(
         drain(0)
     _account(store, report, batch, touched)
     return report
+
+
+def _forget_letters(store: Store, sha256: str, archived: Path | None) -> None:
+    """Blank the returned cover letters of one input in its archived copy (before the input
+    is marked complete, so a batch killed in between does it on the next run)."""
+    letters = {n for (n,) in store.conn.execute(
+        "SELECT page_no FROM pages WHERE input_sha256 = ? AND reasons LIKE ?", (sha256, f'%"{Reason.COVER_LETTER.value}"%'))}
+    if archived is None or not letters:
+        return
+    if not redact_letter_pages(archived, letters):
+        with store.transaction():
+            store.conn.execute("UPDATE inputs SET archived = NULL WHERE sha256 = ?", (sha256,))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from hybrid.states import MarkState, Reason  # noqa: F401 - MarkState is part of
 class PageKind(str, Enum):
     BALLOT = "ballot"  # a front or continuation page of one of our layouts, identified
     BACK = "back"  # a back side of one of our ballots (QR with the back mark)
+    LETTER = "letter"  # a cover letter (QR with the letter mark): skipped, its image never kept
     BLANK = "blank"  # (nearly) no ink at all: an empty sheet side, a separator
     FOREIGN = "foreign"  # ink but no fiducials/QR of ours: not a ballot, or another process
     UNREADABLE = "unreadable"  # looks like our ballot but no code could be read

@@ -201,6 +201,8 @@ def _identified(frame: PageFrame, corners: Corners, quarter_turns: int, qr: QrRe
     qr_resid = _qr_residual_mm(qr, furniture.qr)
     layout = layouts.get(payload.layout_hash)
     common = {"payload": payload, "layout_hash": payload.layout_hash, "geometry": _geometry(facts, qr_resid, [])}
+    if payload.letter:
+        return _cover_letter(payload)
     if payload.is_back:
         return PageResult(kind=PageKind.BACK, message="back side", **common)
     if layout is None:
@@ -210,6 +212,12 @@ def _identified(frame: PageFrame, corners: Corners, quarter_turns: int, qr: QrRe
                           message=f"page {payload.page}/{payload.pages} does not fit layout {layout.layout_id}")
     page = layout.pages[payload.page - 1]
     return _read_ballot(frame, facts, page, payload, qr_resid, furniture, ocr)
+
+
+def _cover_letter(payload: QrPayload) -> PageResult:
+    """A cover letter carries a name and an address: recognised, never cropped or kept."""
+    return PageResult(kind=PageKind.LETTER, payload=payload, layout_hash=payload.layout_hash,
+                      message="cover letter (not kept)")
 
 
 def _geometry(facts: GeometryFacts, qr_resid: list[float], box_resid: list[float],
@@ -448,6 +456,8 @@ def _registered_on_qr(gray: np.ndarray, qr: QrRead, mask: np.ndarray, factor: in
     are read on a registration from the QR (and whichever corner marks fit it) for review."""
     assert qr.payload is not None
     payload = qr.payload
+    if payload.letter:
+        return _cover_letter(payload)
     if payload.is_back:
         return PageResult(kind=PageKind.BACK, payload=payload, layout_hash=payload.layout_hash,
                           message="back side (corner marks not found)")

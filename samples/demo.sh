@@ -16,7 +16,8 @@ hybrid -C "$POLL" init --example poll
 hybrid -C "$POLL" check
 hybrid -C "$POLL" print --count 25 --lang de
 hybrid -C "$POLL" print --count 10 --lang en --large-print
-hybrid -C "$POLL" print --addresses samples/addresses.csv
+# Addressed: per person a cover letter (address in the window of a C4 envelope), then the ballot.
+hybrid -C "$POLL" print --addresses samples/addresses.csv -o "$POLL/out/mailing.pdf"
 hybrid -C "$POLL" void 3 --reason undeliverable
 hybrid -C "$POLL" print --replace 4
 
@@ -32,6 +33,8 @@ hybrid -C "$OUT/from-consul" check
 step "4. Previews of the printed ballots"
 python -m forms.preview "$POLL"/out/ballots-de-000001.pdf --pages 1-2 -o "$OUT/preview-poll-de.png"
 python -m forms.preview "$BUDGET"/out/ballots-de-000001.pdf --pages 1-3 -o "$OUT/preview-budget-de.png"
+python -m forms.preview "$POLL"/out/mailing.pdf --pages 1-2 -o "$OUT/preview-cover-letter-de.png"
+python -m forms.preview "$POLL"/out/ballots-en-large-000026.pdf --pages 1-2 -o "$OUT/preview-large-print-en.png"
 
 step "4b. Returned ballots: a simulated tray of 60 filled, scanned ballots (a test deck), read back"
 hybrid -C "$POLL" simulate --count 60 --degrade moderate --seed 1 -o "$OUT/deck"

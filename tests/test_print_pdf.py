@@ -28,7 +28,7 @@ import cli
 import forms.print_run
 from forms.qr_draw import qr_matrix
 from forms.texts import format_money
-from hybrid.codes import format_code
+from hybrid.codes import EXAMPLE_CODE, format_code, is_valid_code
 from hybrid.definition import Process
 from hybrid.definition_file import load_process
 from hybrid.layout import Layout, Rect
@@ -103,6 +103,12 @@ def read_qr(image: np.ndarray) -> tuple[str, str, tuple[tuple[float, float], ...
     corners = tuple((p.x / PX_PER_MM, p.y / PX_PER_MM)
                     for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left))
     return found[0].text, found[0].ec_level, corners
+
+
+def decoded_qr(page: pdfium.PdfPage) -> str:
+    """The QR text of one rendered PDF page."""
+    image = np.asarray(page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"))
+    return read_qr(image)[0]
 
 
 def read_pdf(path: Path, layout: Layout) -> tuple[pdfplumber.PDF, list[PageView]]:
@@ -278,21 +284,27 @@ def test_serial_and_layout_id_are_printed_in_their_boxes_on_every_page(run: Run)
     assert run.layout.layout_id.endswith("-L") == run.large_print
 
 
-def test_the_sms_example_shows_the_ballots_own_code(run: Run):
-    """The page that explains SMS voting shows this voter's code, not another's; a back
-    side without it shows no code at all."""
+def test_the_sms_example_is_a_made_up_code_and_the_voters_code_is_printed_once_per_page(run: Run):
+    """Copying the printed SMS example must never cast a vote: its code fails the check
+    digit. The voter's own code appears once on each page that carries it (the header),
+    never in the example, and not at all on a back side."""
     sms_pages = 0
     code_of = {v.payload.serial: v.payload.code for v in run.views if v.payload.code}
+    numbers = {it.number for it in run.process.items()}
     sms = run.process.channels.sms.number
     for view in run.views:
-        shown = set(re.findall(r"\d{4} \d{4} \d{4}", view.text))
-        if sms in one_line(view.text):
+        own = format_code(code_of[view.payload.serial])
+        flat = one_line(view.text)
+        if view.payload.is_back:
+            assert own not in flat
+        else:
+            assert flat.count(own) == 1, flat
+        if sms in flat:
             sms_pages += 1
             example = re.search(r"(\d{4} \d{4} \d{4})((?: \d{1,2})+)\s*$", view.text, re.M)
-            assert example and example[1] == format_code(code_of[view.payload.serial]), view.text
-            assert shown == {example[1]}
-        elif view.payload.is_back:
-            assert shown == set()
+            assert example and example[1] == EXAMPLE_CODE, view.text
+            assert not is_valid_code(example[1].replace(" ", ""))
+            assert {int(n) for n in example[2].split()} <= numbers
     assert sms_pages == BALLOTS
 
 
@@ -425,7 +437,7 @@ def test_each_box_is_labelled_with_its_number_text_and_price(run: Run):
 def test_question_texts_title_and_rules_are_in_the_ballots_language(run: Run):
     text = ballot_text(run)
     title = run.process.text(run.process.title, run.lang)
-    header = text_within(run.pdf.pages[0], 19.0, 15.0, 97.0, 45.0)
+    header = text_within(run.pdf.pages[0], 19.0, 15.0, 97.0, 60.0)  # large print: up to three title lines
     assert title in one_line(header)
     if run.example == "poll":
         for q in run.process.questions:
@@ -554,7 +566,9 @@ def printed(workspace: Path, pdf: Path) -> list[PageView]:
     return views
 
 
-def test_addresses_go_into_the_window_and_nowhere_else(tmp_path: Path, run_cli, isolated_config: Path):
+def test_addresses_go_into_the_cover_letters_window_and_nowhere_else(tmp_path: Path, run_cli, isolated_config: Path):
+    """An addressed run: per person a cover letter (address in the C4 window), then the
+    ballot's sheets, which carry no part of any address; nothing of an address outside the PDF."""
     ws = tmp_path / "ws"
     people = [["Erika Müßig", "Domstraße 7", "97070", "Würzburg"],
               ["Jonas Übelhör", "Semmelstraße 12a", "97072", "Würzburg"],
@@ -569,22 +583,38 @@ def test_addresses_go_into_the_window_and_nowhere_else(tmp_path: Path, run_cli, 
     pdf = ws / "out-mail.pdf"
     manifest = json.loads((ws / "out-mail.manifest.json").read_text(encoding="utf-8"))
     assert manifest["addressed"] is True and manifest["ballots"] == 3
-    pages = manifest["pages_per_ballot"]
+    letter = manifest["cover_letter"]
+    assert letter["pages"] == 2 and "C4" in letter["envelope"]["de"]
+    ballot_pages = manifest["pages_per_ballot"]
+    per_person = letter["pages"] + ballot_pages
+    assert manifest["files"][0]["pages"] == 3 * per_person
+    renderer = pdfium.PdfDocument(str(pdf))
     with pdfplumber.open(pdf) as plumber:
+        assert len(plumber.pages) == 3 * per_person
         for n, person in enumerate(people):
-            front = plumber.pages[n * pages]
+            first = n * per_person
+            front = plumber.pages[first]
             window = one_line(text_within(front, 20.0, 45.0, 105.0, 90.0))
             for line in (person[0], person[1], f"{person[2]} {person[3]}"):
                 assert line in window, (line, window)
-            # the window holds this person only, and nothing of the window runs past it
             others = [p[0] for p in people if p is not person]
             assert not any(o in one_line(front.extract_text()) for o in others)
-            # the small return-address line above the address stays inside the window
-            sender = [c for c in front.chars if c["size"] < 7.0 and 45.0 < c["top"] / PT_PER_MM < 62.0]
+            # the return-address line above the address stays inside the window
+            sender = [c for c in front.chars if c["size"] < 9.0 and 45.0 < c["top"] / PT_PER_MM < 62.0]
             assert "Würzburg" in "".join(c["text"] for c in sender)
             assert max(c["x1"] for c in sender) / PT_PER_MM <= 105.0
-            for later in plumber.pages[n * pages + 1:(n + 1) * pages]:
-                assert person[0] not in later.extract_text()
+            for index in range(first, first + letter["pages"]):  # the letter: its QR names no serial, no code
+                payload = decode(decoded_qr(renderer[index]))
+                assert payload.letter and payload.serial == 0 and payload.code is None
+                assert payload.layout_hash == letter["layout_hash"]
+            for index in range(first + letter["pages"], first + per_person):
+                text = one_line(plumber.pages[index].extract_text())
+                payload = decode(decoded_qr(renderer[index]))
+                assert not payload.letter and payload.serial == n + 1
+                for p in people:  # no part of any address on a ballot page
+                    for part in (p[0], p[1], *p[0].split()):
+                        assert part not in text, (part, index)
+    renderer.close()
     needles = [value.encode() for p in people for value in (p[0], p[1])]
     leftovers.update(files_except_pdfs(ws))  # and once more after the store was closed
     assert {p.name for p in leftovers} >= {STORE_FILE, STORE_FILE + "-wal", "out-mail.manifest.json",
