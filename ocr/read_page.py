@@ -57,6 +57,7 @@ OCR_RES = 12.0  # px per mm for Tesseract crops (~300 DPI)
 COMMENT_CROP_RES = 6.0  # ~150 DPI: readable for staff, small on disk
 REVIEW_CROP_RES = 4.0  # ~100 DPI
 PAGE_FIT_MIN = 0.8  # share of a page's boxes whose outlines must be found to identify it by OCR
+CODE_CROPS = ((1.5, 0.8), (0.6, 0.3), (3.0, 1.6))  # margins (mm) around the printed code, tried in turn
 PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
 
@@ -347,8 +348,11 @@ def _qr_failed(frames: list[tuple[Corners, int, PageFrame]], layouts: Mapping[st
         return PageResult(kind=PageKind.UNREADABLE, geometry=geometry, message=why)
     seen: list[str] = []
     for corners, q, frame in frames:
-        code, text = ocr_text.read_code(frame.warp(_grow(furniture.code_text, 1.5, 0.8), OCR_RES))
-        seen.append(text)
+        for dx, dy in CODE_CROPS:
+            code, text = ocr_text.read_code(frame.warp(_grow(furniture.code_text, dx, dy), OCR_RES))
+            seen.append(text)
+            if code is not None:
+                break
         if code is not None:
             break
     else:
