@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from hybrid import audit, identity_votes, rules
+from hybrid.codes import normalise_code
 from hybrid.definition import Process
 from hybrid.layout import Layout
 from hybrid.states import MarkState, PageState, Reason, RecordState
@@ -46,6 +47,7 @@ class ScannedPage:
     serial: int | None = None
     code: str | None = None  # in memory only; stored as its HMAC
     code_from_ocr: bool = False
+    ocr_layout_id: str | None = None  # the printed layout id as Tesseract read it (code_from_ocr pages)
     boxes: tuple[BoxScore, ...] = ()
     reasons: tuple[Reason, ...] = ()
     mark_signature: str = ""
@@ -68,7 +70,9 @@ class PageOutcome:
 
 def _classify(store: Store, process: Process, layouts: dict[str, Layout], page: ScannedPage
               ) -> tuple[PageState, tuple[Reason, ...], str | None]:
-    """The page's state before its ballot is judged; also the code's hash when known."""
+    """The page's state before its ballot is judged; also the code's hash when known.
+    A code read by OCR need not match the OCR-read serial to be identified (a person
+    then checks it); `ocr_evidence` decides whether it may count without one."""
     simple = {
         "blank": (PageState.SKIPPED, (Reason.BLANK_PAGE,)),
         "back": (PageState.SKIPPED, (Reason.BACK_SIDE,)),
@@ -99,8 +103,25 @@ def _classify(store: Store, process: Process, layouts: dict[str, Layout], page: 
     return PageState.IDENTIFIED, tuple(page.reasons), code_hash
 
 
-def _reading_of(page: ScannedPage) -> str:
+def ocr_evidence(store: Store, layouts: dict[str, Layout], page: ScannedPage, code_hash: str) -> rules.OcrCodeEvidence:
+    """The checks behind a code read by OCR, against the issued ballot its keyed hash names."""
+    ballot = store.ballot_by_code_hash(code_hash)
+    issued = ballot is not None and ballot.state != "void"
+    layout = layouts.get(ballot.layout_hash) if ballot is not None else None
+    return rules.OcrCodeEvidence(
+        check_digit=page.code is not None and normalise_code(page.code) == page.code,
+        issued=issued,
+        serial_matches=issued and page.serial == ballot.serial,
+        layout_matches=(layout is not None and page.layout_hash == layout.layout_hash
+                        and page.ocr_layout_id == layout.layout_id),
+        geometry_sound=Reason.DOUBTFUL_GEOMETRY not in page.reasons,
+    )
+
+
+def _reading_of(page: ScannedPage, ocr_trusted: bool | None) -> str:
     body = json.loads(page.reading_json or "{}")
+    if ocr_trusted is not None:
+        body["ocr_code_trusted"] = ocr_trusted
     body["boxes"] = [
         {"question": b.question, "option": b.option, "number": b.number, "state": b.state.value,
          "fill": round(b.fill, 4), "ring_ink": round(b.ring_ink, 4)}
@@ -118,6 +139,9 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
         return PageOutcome(page.source, PageState(existing[0]), tuple(Reason(r) for r in json.loads(existing[1])),
                            existing[2], None, existing[3], already_stored=True)
     state, reasons, code_hash = _classify(store, process, layouts, page)
+    ocr_trusted = None
+    if state is PageState.IDENTIFIED and code_hash is not None and page.code_from_ocr:
+        ocr_trusted = rules.ocr_code_trusted(ocr_evidence(store, layouts, page, code_hash))
     identity = rules.identity_key(process, code_hash, None) if state is PageState.IDENTIFIED and code_hash else None
     if identity is not None:
         identity_votes.lock_identity(store, identity)  # before the audit lock, as every writer does
@@ -128,7 +152,7 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (page.source, page.input_sha256, page.page_no, page.batch, state.value,
          json.dumps([r.value for r in reasons]), code_hash if state is not PageState.REJECTED else None, serial,
-         page.ballot_page, page.layout_hash, page.mark_signature, _reading_of(page), page.review_crop,
+         page.ballot_page, page.layout_hash, page.mark_signature, _reading_of(page, ocr_trusted), page.review_crop,
          page.comment_crop, page.message, page.received.isoformat(), now_utc()),
     )
     audit.append(store, "scan_page", {"source": page.source, "state": state.value,
@@ -153,12 +177,16 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
     first_per_page: dict[int, tuple] = {}
     photocopy = False
     page_reasons: set[Reason] = set()
+    ocr_trusted = True
     for row in rows:
         if row[1] in first_per_page:
             photocopy = True
             continue
         first_per_page[row[1]] = row
-        page_reasons |= {Reason(r) for r in json.loads(row[2])}
+        reasons_here = {Reason(r) for r in json.loads(row[2])}
+        page_reasons |= reasons_here
+        if Reason.CODE_FROM_OCR in reasons_here and not json.loads(row[3]).get("ocr_code_trusted", False):
+            ocr_trusted = False
     boxes = tuple(
         rules.MarkedBox(b["question"], b["option"], MarkState(b["state"]))
         for row in first_per_page.values() for b in json.loads(row[3]).get("boxes", [])
@@ -168,6 +196,7 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
     ballot = rules.PaperBallot(
         pages_expected=len(content), pages_present=frozenset(first_per_page), content_pages=content,
         boxes=boxes, page_reasons=frozenset(page_reasons), photocopy=photocopy, received=received,
+        ocr_code_trusted=ocr_trusted,
     )
     decision = rules.decide_paper(process, ballot)
     first_source, serial = rows[0][0], rows[0][5]

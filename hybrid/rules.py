@@ -17,7 +17,7 @@ from hybrid.states import MarkState, Reason, RecordState
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
-# Page-level doubts that send a paper ballot to review.
+# Page-level doubts that send a paper ballot to review (CODE_FROM_OCR only when untrusted).
 PAGE_DOUBTS = frozenset({Reason.DOUBTFUL_GEOMETRY, Reason.MARK_OUTSIDE_BOX, Reason.MARGINAL_MARK,
                          Reason.CODE_FROM_OCR})
 
@@ -43,6 +43,26 @@ class MarkedBox:
 
 
 @dataclass(frozen=True)
+class OcrCodeEvidence:
+    """What stands behind a ballot code that Tesseract read from the printed text because
+    the QR was lost. Each check is independent of the others (see README, "Trusting a
+    code read by OCR")."""
+
+    check_digit: bool  # the 12 digits pass the Verhoeff check
+    issued: bool  # the code's keyed hash is that of an issued ballot
+    serial_matches: bool  # the serial read from the printed text is that ballot's serial
+    layout_matches: bool  # the layout id read from the printed text, and the layout whose boxes
+    #                       were found on the page, are that ballot's layout
+    geometry_sound: bool  # the page registered without doubt (no doubtful_geometry)
+
+
+def ocr_code_trusted(evidence: OcrCodeEvidence) -> bool:
+    """An OCR-read code counts like a QR only when every check holds; anything less goes to a person."""
+    return (evidence.check_digit and evidence.issued and evidence.serial_matches and evidence.layout_matches
+            and evidence.geometry_sound)
+
+
+@dataclass(frozen=True)
 class PaperBallot:
     """Everything read so far for one printed ballot (one code), across its pages."""
 
@@ -53,6 +73,7 @@ class PaperBallot:
     page_reasons: frozenset[Reason] = frozenset()
     photocopy: bool = False
     received: date | None = None
+    ocr_code_trusted: bool = False  # every page whose code came from OCR passed `ocr_code_trusted`
 
 
 def in_window(process: Process, moment: datetime) -> Reason | None:
@@ -119,6 +140,10 @@ def decide_paper(process: Process, ballot: PaperBallot) -> Decision:
     """Counted, review or rejected, with every reason named."""
     choices, reasons = judge_choices(process, ballot.boxes)
     reasons |= set(ballot.page_reasons & PAGE_DOUBTS)
+    information: tuple[Reason, ...] = ()
+    if Reason.CODE_FROM_OCR in reasons and ballot.ocr_code_trusted:
+        reasons.discard(Reason.CODE_FROM_OCR)  # as strong as a QR: recorded, not a doubt
+        information = (Reason.CODE_FROM_OCR,)
     if ballot.photocopy:
         reasons.add(Reason.PHOTOCOPY)
     if not ballot.content_pages <= ballot.pages_present:
@@ -130,8 +155,8 @@ def decide_paper(process: Process, ballot: PaperBallot) -> Decision:
     if reasons:
         return Decision(RecordState.REVIEW, tuple(sorted(reasons, key=lambda r: r.value)), choices)
     if not choices:
-        return Decision(RecordState.COUNTED, (Reason.BLANK_BALLOT,), {})
-    return Decision(RecordState.COUNTED, (), choices)
+        return Decision(RecordState.COUNTED, (Reason.BLANK_BALLOT,) + information, {})
+    return Decision(RecordState.COUNTED, information, choices)
 
 
 # -- every vote of one identity, across channels (DESIGN §7) -----------------------------

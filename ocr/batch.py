@@ -114,6 +114,7 @@ def _scanned_page(page: PageInput, result: PageResult, batch: str, received: dat
         serial=payload.serial if payload else None,
         code=payload.code if payload else None,
         code_from_ocr=result.code_from_ocr,
+        ocr_layout_id=result.ocr_layout_id,
         boxes=tuple(BoxScore(b.question, b.option, b.number, b.state, b.fill, b.ring_ink) for b in result.boxes),
         reasons=tuple(result.reasons),
         mark_signature=result.mark_signature,

@@ -49,6 +49,7 @@ LINE_QUANTILE = 0.25  # a printed line is dark along (nearly) all of a box side
 RELATIVE_OUTLINE = 0.6  # an outline paler than this share of the page's typical one is a chance match
 NEIGHBOURHOOD_MM, MAX_JUMP_MM = 30.0, 1.0  # nearby boxes are offset alike (within this)
 MAX_DRIFT_MM = 4.5  # how far a lost box is followed from where its neighbours were found
+SHORT_FAINT_DARK = 0.05  # a short faint stroke with more pen-dark pixels than this share is a dot, not pencil
 GRID = 4  # the interior is cut into GRID × GRID cells to tell an even fill from a fat cross
 
 
@@ -69,6 +70,8 @@ class MarkThresholds:
     even_fill: float = 0.55  # an even fill between this and `cancel`: half a correction? → marginal
     even_cell: float = 0.35
     ring_mm2: float = 0.8  # dark ink (mm²) 1–4 mm around an empty box: a mark beside it
+    short_faint: float = 0.02  # short faint strokes (a tiny pencil cross) in an otherwise empty box …
+    page_factor: float = 4.0  # … at least this many times what the page's typical box shows: marginal
 
 
 THRESHOLDS = MarkThresholds()
@@ -86,6 +89,7 @@ class BoxMeasure:
     offset_mm: tuple[float, float]  # where the outline was found relative to its predicted place
     located: bool  # the printed outline was found
     outline: float = 1.0  # ink on the paler line of the found outline: how dark a thin line comes out here
+    short_faint: float = 0.0  # share with faint ink in strokes too short for `faint` and without a dark core
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,19 @@ def classify(m: BoxMeasure, t: MarkThresholds = THRESHOLDS) -> MarkState:
     if m.dark >= t.low or m.faint >= t.faint:
         return MarkState.MARGINAL
     return MarkState.EMPTY
+
+
+def faint_outliers(measures: list[BoxMeasure], t: MarkThresholds = THRESHOLDS) -> set[int]:
+    """Indices of located boxes whose short faint strokes stand out from the page's own boxes
+    (most boxes of a page are empty, so the median box shows what this scan's paper, noise
+    and compression leave in an empty one): a per-page threshold for pencil too small or too
+    broken to pass as strokes."""
+    values = np.array([m.short_faint for m in measures])
+    if len(values) == 0:
+        return set()
+    floor = t.short_faint if len(values) >= 4 else 2 * t.short_faint  # too few boxes to know the page
+    limit = max(floor, t.page_factor * float(np.median(values)))
+    return {i for i, (m, v) in enumerate(zip(measures, values)) if m.located and v >= limit}
 
 
 def mark_signature(readings: tuple[BoxReading, ...] | list[BoxReading]) -> str:
@@ -326,10 +343,13 @@ def read_boxes(frame: PageFrame, page: Page, black_ratio: float, t: MarkThreshol
         for (sw, sh), group in by_size.items():
             for i, m in zip(group, _measure_group(ink, raw, (rx, ry), boxes, group, sw, sh, res, noise)):
                 measures[i] = m
+    faint_here = faint_outliers([m for m in measures if m is not None], t)
     readings, outside, marginal, unlocated = [], [], [], []
-    for b, m in zip(boxes, measures):
+    for i, (b, m) in enumerate(zip(boxes, measures)):
         assert m is not None
         state = classify(m, t)
+        if state is MarkState.EMPTY and i in faint_here:
+            state = MarkState.MARGINAL
         readings.append(BoxReading(b.question, b.option, b.number, round(m.dark, 4), state, round(m.ring_share, 4)))
         if state is MarkState.EMPTY and m.ring_mm2 >= t.ring_mm2:
             outside.append(b.number)
@@ -418,11 +438,18 @@ def _measure_group(ink: np.ndarray, raw: np.ndarray, origin: tuple[float, float]
     faint_px = (np.maximum.reduce(along) >= faint_level).view(np.uint8)
     faint = np.count_nonzero(faint_px, axis=(1, 2)) / (fh * fw)
     stroke_len = STROKE_MIN_MM * res + kernels[0].shape[0]  # the filter draws anything out by its length
+    short_faint = np.zeros(n)
     for k in np.flatnonzero((faint > 0) & (dark < 0.5)):
-        count, _, stats, _ = cv2.connectedComponentsWithStats(faint_px[k], connectivity=8)
-        stats = stats[1:count]
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(faint_px[k], connectivity=8)
         long = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= stroke_len
+        long[0] = False  # the background
         faint[k] = float(stats[long, cv2.CC_STAT_AREA].sum()) / (fh * fw)
+        # Short faint strokes without a dark core (a resting pen's dot has one): judged against
+        # the page's own empty boxes in `read_boxes`.
+        dark_in = np.bincount(labels[dark_px[k, fi:fi + fh, fi:fi + fw]], minlength=count)
+        short = ~long & (dark_in < SHORT_FAINT_DARK * stats[:, cv2.CC_STAT_AREA])
+        short[0] = False
+        short_faint[k] = float(stats[short, cv2.CC_STAT_AREA].sum()) / (fh * fw)
     # Ring: dark pixels around the located box, inside its mask.
     rh, rw = sh + 2 * rr, sw + 2 * rr
     rings = np.stack([padded[y - rr:y - rr + rh, x - rr:x - rr + rw] for x, y in zip(bx, by)]) >= dark_level
@@ -436,7 +463,7 @@ def _measure_group(ink: np.ndarray, raw: np.ndarray, origin: tuple[float, float]
         share = float(ring_ink[k]) / area if area > 0 else 0.0
         off = (float(bx[k] - px[k]) / res, float(by[k] - py[k]) / res)
         out.append(BoxMeasure(float(dark[k]), float(faint[k]), float(min_cell[k]), float(ring_ink[k]), share,
-                              off, bool(located[k]), float(outline[k])))
+                              off, bool(located[k]), float(outline[k]), float(short_faint[k])))
     return out
 
 

@@ -56,19 +56,36 @@ def _variants(crop: np.ndarray) -> Iterator[np.ndarray]:
     yield crop
     yield cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
     yield cv2.resize(crop, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    yield _despeckled(crop)
+
+
+def _despeckled(crop: np.ndarray) -> np.ndarray:
+    """The salt and pepper of a black-and-white scan removed (a median over ~0.4 mm)."""
+    return cv2.threshold(cv2.medianBlur(crop, 5), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
 
 
 def read_serial(crop: np.ndarray) -> tuple[int | None, str]:
-    """(serial, text) from the printed `Nr. 1042` / `No. 1042` line: the last run of digits."""
-    text = _run(crop, "eng", "--psm 7").strip()
+    """(serial, text) from the printed `Nr. 1042` / `No. 1042` line: the last run of digits;
+    the crop as it is first, then despeckled."""
+    first = ""
+    for image in (crop, _despeckled(crop)):
+        text = _run(image, "eng", "--psm 7").strip()
+        first = first or text
+        serial = _serial_in(text)
+        if serial is not None:
+            return serial, text
+    return None, first
+
+
+def _serial_in(text: str) -> int | None:
     tail = re.search(r"(\S+)\s*$", text)
     if tail is None:
-        return None, text
+        return None
     token = tail.group(1)
     digits = re.sub(r"\D", "", token.translate(_AS_DIGIT)) if not token.isdigit() else token
     if digits and 1 <= int(digits) <= 999_999_999 and len(digits) <= 9:
-        return int(digits), text
-    return None, text
+        return int(digits)
+    return None
 
 
 def read_layout_id(crop: np.ndarray) -> str:

@@ -50,6 +50,7 @@ class PageResult:
     payload: QrPayload | None = None  # from the QR, or rebuilt from OCR'd text
     code_from_ocr: bool = False  # the QR failed; code/serial were read by Tesseract
     ocr_text: str | None = None  # what Tesseract read where the code is printed (digits), for review
+    ocr_layout_id: str | None = None  # the printed layout id as Tesseract read it (code_from_ocr pages)
     layout_hash: str | None = None
     geometry: Geometry | None = None
     boxes: tuple[BoxReading, ...] = ()

@@ -7,6 +7,7 @@ millisecond); OpenCV's QRCodeDetector is the fallback. Only a payload that passe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -18,6 +19,7 @@ from hybrid.qr_payload import InvalidPayload, QrPayload, decode
 from ocr.register import PageFrame
 
 QR_RES = 6.0  # px per mm of the crop: ~5 px per module for a 26 mm version-3 symbol
+THRESHOLD_SHARES = (0.3, 0.45, 0.6, 0.75)  # of the way from the crop's black to its white
 QR_MARGIN_MM = 4.0  # the quiet zone the layout keeps free, and room for misregistration
 
 
@@ -50,23 +52,43 @@ def _corners(barcode) -> np.ndarray:
                      [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]], dtype=np.float64)
 
 
+def _cleaned_copies(crop: np.ndarray) -> Iterator[np.ndarray]:
+    """Binarised and repaired copies of a QR crop, cheapest first, for a scan where the plain
+    crop failed: Otsu; a median filter against the salt-and-pepper of a black-and-white scan;
+    thresholds across the grey range (a scanner's own threshold may have thinned or fattened
+    the modules); and the modules' holes closed or their bridges opened."""
+    yield cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    smooth = cv2.medianBlur(crop, 3)
+    otsu = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    yield otsu
+    lo, hi = (float(v) for v in np.percentile(smooth, (5, 95)))
+    blurred = cv2.GaussianBlur(crop, (0, 0), 1.0)
+    for share in THRESHOLD_SHARES:
+        yield np.where(blurred > lo + share * (hi - lo), 255, 0).astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    yield cv2.morphologyEx(otsu, cv2.MORPH_OPEN, kernel)  # white specks inside dark modules filled
+    yield cv2.morphologyEx(otsu, cv2.MORPH_CLOSE, kernel)  # black specks between modules removed
+
+
 def _decode_crop(crop: np.ndarray, thorough: bool) -> tuple[str, np.ndarray | None] | None:
     """Text and corners (crop pixel edges) of the QR in an upright crop. The quick pass is
-    one zxing call; the thorough one tries zxing's full search, an Otsu-binarised copy and
-    OpenCV's detector."""
+    one zxing call; the thorough one tries zxing's full search, then zxing on the cleaned
+    copies, then OpenCV's detector on the crop and the median-filtered Otsu copy."""
     attempts = [lambda: _zxing(crop, fast=True)]
     if thorough:
-        attempts += [lambda: _zxing(crop, fast=False),
-                     lambda: _zxing(cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1], fast=False)]
+        attempts.append(lambda: _zxing(crop, fast=False))
+        attempts += [lambda image=image: _zxing(image, fast=False) for image in _cleaned_copies(crop)]
     for attempt in attempts:
         found = [b for b in attempt() if b.text]
         if found:
             best = next((b for b in found if b.text.startswith("HY1:")), found[0])
             return best.text, _corners(best)
     if thorough:
-        text, points, _ = cv2.QRCodeDetector().detectAndDecode(crop)
-        if text:
-            return text, (points.reshape(-1, 2) if points is not None else None)
+        detector = cv2.QRCodeDetector()
+        for image in (crop, cv2.threshold(cv2.medianBlur(crop, 3), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]):
+            text, points, _ = detector.detectAndDecode(image)
+            if text:
+                return text, (points.reshape(-1, 2) if points is not None else None)
     return None
 
 

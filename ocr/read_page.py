@@ -29,6 +29,7 @@ from ocr import marks as marks_mod
 from ocr import ocr_text
 from ocr.page_result import Geometry, PageKind, PageResult
 from ocr.qr_read import QrRead, find_qr_anywhere, read_qr_at
+from ocr.streaks import find_streaks, without_streaks
 from ocr.register import (
     DEFAULT_FIDUCIALS,
     Corners,
@@ -56,6 +57,7 @@ OCR_RES = 12.0  # px per mm for Tesseract crops (~300 DPI)
 COMMENT_CROP_RES = 6.0  # ~150 DPI: readable for staff, small on disk
 REVIEW_CROP_RES = 4.0  # ~100 DPI
 PAGE_FIT_MIN = 0.8  # share of a page's boxes whose outlines must be found to identify it by OCR
+CODE_CROPS = ((1.5, 0.8), (0.6, 0.3), (3.0, 1.6))  # margins (mm) around the printed code, tried in turn
 PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
 
@@ -121,6 +123,7 @@ def read_page(image: np.ndarray, layouts: Mapping[str, Layout], *, ocr: bool = T
     if image.size == 0 or min(image.shape[:2]) < 64:
         return PageResult(kind=PageKind.FOREIGN, message="the image is too small to be a page")
     gray = to_gray(image)
+    gray = without_streaks(gray, find_streaks(gray))
     small, factor = working_copy(gray)
     mask = ink_mask(small)
     if ink_share(mask) < BLANK_INK:
@@ -235,6 +238,7 @@ def _geometry_and_doubts(facts: GeometryFacts, qr_resid: list[float], box_resid:
 
 def _read_ballot(frame: PageFrame, facts: GeometryFacts, page: Page, payload: QrPayload, qr_resid: list[float],
                  furniture: _Furniture, ocr: bool, *, from_ocr: bool = False, ocr_text_read: str | None = None,
+                 ocr_layout_id: str | None = None,
                  extra_reasons: tuple[Reason, ...] = (), extra_message: str | None = None,
                  forced_doubt: str | None = None) -> PageResult:
     """Marks, geometry doubts, comment and crops of an identified front or continuation page."""
@@ -273,6 +277,7 @@ def _read_ballot(frame: PageFrame, facts: GeometryFacts, page: Page, payload: Qr
         payload=payload,
         code_from_ocr=from_ocr,
         ocr_text=ocr_text_read,
+        ocr_layout_id=ocr_layout_id,
         layout_hash=payload.layout_hash,
         geometry=geometry,
         boxes=boxes.readings,
@@ -343,8 +348,11 @@ def _qr_failed(frames: list[tuple[Corners, int, PageFrame]], layouts: Mapping[st
         return PageResult(kind=PageKind.UNREADABLE, geometry=geometry, message=why)
     seen: list[str] = []
     for corners, q, frame in frames:
-        code, text = ocr_text.read_code(frame.warp(_grow(furniture.code_text, 1.5, 0.8), OCR_RES))
-        seen.append(text)
+        for dx, dy in CODE_CROPS:
+            code, text = ocr_text.read_code(frame.warp(_grow(furniture.code_text, dx, dy), OCR_RES))
+            seen.append(text)
+            if code is not None:
+                break
         if code is not None:
             break
     else:
@@ -374,7 +382,7 @@ def _qr_failed(frames: list[tuple[Corners, int, PageFrame]], layouts: Mapping[st
     extra = (Reason.CODE_FROM_OCR,) + ((Reason.DOUBTFUL_GEOMETRY,) if ambiguous else ())
     message = f"{why}; code and serial read by OCR"
     return _read_ballot(frame, facts, page, payload, [], furniture, ocr, from_ocr=True, ocr_text_read=read,
-                        extra_reasons=extra, extra_message=message,
+                        ocr_layout_id=layout_id, extra_reasons=extra, extra_message=message,
                         forced_doubt="page identified by its boxes, not certainly" if ambiguous else None)
 
 

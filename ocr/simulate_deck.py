@@ -64,7 +64,7 @@ Rules of the truth (the deck's own oracle; `hybrid.rules` must agree):
   heading amount → over_budget (approval: more than max_lines → overvote); only
   cancelled boxes → cancelled_only; a cancelled box beside a proper mark is no doubt;
   marginal → marginal_mark; outside → mark_outside_box.
-- Sheet: QR blacked out but code printed → code_from_ocr; QR and code blacked out →
+- Sheet: QR blacked out but code printed → counted, code_from_ocr as information; QR and code blacked out →
   no_code (the page is unreadable; a person identifies it, then the record exists);
   a sheet that slipped in the feeder → doubtful_geometry; a photocopy (second sheet,
   same code, other marks) → photocopy; a content page never scanned → missing_page.
@@ -665,17 +665,18 @@ def expected_record(process: Process, ballot: BallotPlan) -> dict:
         reasons.add("photocopy")
     if ballot.missing_pages:
         reasons.add("missing_page")
-    if original.blackout == "qr":
-        reasons.add("code_from_ocr")
     if original.blackout == "all":
         reasons.add("no_code")
     if ballot.feed_slip_page is not None:
         reasons.add("doubtful_geometry")
+    # Only the QR is blacked out: code, serial and layout id stay printed, so the OCR-read
+    # code passes every check (hybrid.rules.ocr_code_trusted) and is information, not a doubt.
+    information = ["code_from_ocr"] if original.blackout == "qr" else []
     if reasons:
-        return {"status": "review", "reasons": sorted(reasons), "choices": choices}
+        return {"status": "review", "reasons": sorted(reasons | set(information)), "choices": choices}
     if not choices:
-        return {"status": "counted", "reasons": ["blank_ballot"], "choices": {}}
-    return {"status": "counted", "reasons": [], "choices": choices}
+        return {"status": "counted", "reasons": sorted(["blank_ballot"] + information), "choices": {}}
+    return {"status": "counted", "reasons": information, "choices": choices}
 
 
 # -- planning the trays ------------------------------------------------------------------------------

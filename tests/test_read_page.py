@@ -398,6 +398,50 @@ def test_a_badly_scanned_page_reads_the_same(printed: Printed, how: str):
     assert geometry.rotated_180 == (how == "upside down")
 
 
+def drum_streaks(img: np.ndarray, xs_mm: list[float], dpi: int, grey: int, width_px: int) -> np.ndarray:
+    """A dirty scanner drum: dark vertical lines down the whole image at the given columns."""
+    out = img.copy()
+    for x in xs_mm:
+        x0 = round(x * dpi / 25.4)
+        out[:, x0:x0 + width_px] = np.minimum(out[:, x0:x0 + width_px], grey)
+    return out
+
+
+@pytest.mark.parametrize("dpi, grey, width_px, bw", [(150, 40, 2, True), (150, 110, 1, False), (200, 0, 3, True),
+                                                      (300, 60, 3, False)])
+def test_dirty_drum_streaks_through_every_box_column_are_not_marks(printed: Printed, dpi, grey, width_px, bw):
+    page = printed.layout_of["poll-de"].pages[0]
+    # Through the middle and the left edge of every box column, the QR and the printed code.
+    xs = sorted({b.x + b.w / 2 for b in page.boxes} | {b.x for b in page.boxes} | {page.qr.x + 5.0,
+                                                                                   page.code_text.x + 10.0})
+    img = drum_streaks(turned(_filled(printed, dpi), 2.0, dpi), xs, dpi, grey, width_px)
+    img = noisy_jpeg(img, 5.0, 60)
+    result = read_page(binarised(img) if bw else img, printed.layouts)
+    assert result.kind is PageKind.BALLOT and result.payload == printed.expected("poll-de", 0)
+    assert not result.code_from_ocr
+    assert states(result) == filled_states(printed)
+    assert result.reasons == ()
+
+
+def speckled_black_and_white(img: np.ndarray, dpi: int, threshold: int, seed: int = 3) -> np.ndarray:
+    """A soft 150-DPI scan thresholded by the scanner, with salt-and-pepper from its noise."""
+    soft = cv2.GaussianBlur(img, (0, 0), 0.2 * dpi / 25.4)
+    bw = np.where(soft > threshold, 255, 0).astype(np.uint8)
+    speck = np.random.default_rng(seed).random(bw.shape)
+    bw[speck < 0.02] = 0
+    bw[speck > 0.97] = 255
+    return bw
+
+
+@pytest.mark.parametrize("threshold", [60, 200])
+def test_a_speckled_black_and_white_low_resolution_scan_still_gives_its_qr(printed: Printed, threshold: int):
+    dpi = 150
+    img = speckled_black_and_white(turned(_filled(printed, dpi), 1.5, dpi), dpi, threshold)
+    result = read_page(img, printed.layouts, ocr=False)
+    assert result.kind is PageKind.BALLOT and not result.code_from_ocr
+    assert result.payload == printed.expected("poll-de", 0)
+
+
 def test_scale_and_skew_are_measured(printed: Printed):
     img = _filled(printed, 200)
     assert read_page(scaled(img, 0.97), printed.layouts).geometry.scale == pytest.approx(0.97, abs=0.005)
@@ -445,6 +489,21 @@ def test_faint_pencil_on_a_noisy_low_resolution_scan_goes_to_a_person_and_noise_
     empty = noisy_jpeg(cv2.GaussianBlur(grey_scan(printed.image("poll-de", 0, dpi), 228, 40), (0, 0), 0.8), 7.0, 32)
     result = read_page(empty, printed.layouts)
     assert set(states(result)) == {E} and result.reasons == ()
+
+
+def test_a_tiny_faint_pencil_cross_that_the_pages_empty_boxes_do_not_show_goes_to_a_person(printed: Printed):
+    dpi = 200
+    boxes = printed.boxes("poll-de", 1)
+    img = printed.image("poll-de", 0, dpi)
+    b = boxes[1]
+    pen = Pen(img, dpi)  # a 1.6 mm pencil cross in the box's upper left, too short to pass as strokes
+    pen.line(b.x + 1.2, b.y + 1.2, b.x + 2.8, b.y + 2.8, width=0.3, grey=180)
+    pen.line(b.x + 1.2, b.y + 2.8, b.x + 2.8, b.y + 1.2, width=0.3, grey=180)
+    scan = cv2.GaussianBlur(grey_scan(img, paper=233, black=46), (0, 0), 0.7)
+    result = read_page(noisy_jpeg(scan, sigma=3.0, quality=60), printed.layouts)
+    expected = [E] * len(boxes)
+    expected[1] = Q
+    assert states(result) == expected and result.reasons == (Reason.MARGINAL_MARK,)
 
 
 def test_a_covered_corner_mark_still_identifies_the_sheet_but_a_person_checks_the_marks(printed: Printed):

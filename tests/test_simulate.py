@@ -193,7 +193,7 @@ def test_every_special_case_is_in_the_deck_with_its_reason(deck, request):
     expected_reason = {
         "overvote": "overvote", "over_budget": "over_budget", "cancelled_only": "cancelled_only",
         "faint_pencil": "marginal_mark", "circle_outside": "mark_outside_box", "tick_beside": "mark_outside_box",
-        "photocopy": "photocopy", "qr_damaged": "code_from_ocr", "unreadable": "no_code",
+        "photocopy": "photocopy", "unreadable": "no_code",
         "missing_page": "missing_page", "feed_slip": "doubtful_geometry",
     }
     for case, reason in expected_reason.items():
@@ -202,6 +202,9 @@ def test_every_special_case_is_in_the_deck_with_its_reason(deck, request):
         assert case in by_case, case
         assert by_case[case]["expected"]["status"] == "review" and reason in by_case[case]["expected"]["reasons"]
     assert by_case["spoilt"]["expected"]["status"] == "review"
+    # The QR alone lost: the printed code passes every check and counts (code_from_ocr as information).
+    assert "code_from_ocr" in by_case["qr_damaged"]["expected"]["reasons"]
+    assert by_case["qr_damaged"]["expected"]["status"] in ("counted", "review")
     assert by_case["blank"]["expected"] == {"status": "counted", "reasons": ["blank_ballot"], "choices": {}}
     correction = by_case["correction"]
     assert correction["expected"]["status"] == "counted"
@@ -270,7 +273,7 @@ def test_truth_agrees_with_the_rules_module(deck, request):
         decision = rules.decide_paper(process, rules.PaperBallot(
             pages_expected=len(content), pages_present=content - set(ballot["missing_pages"]),
             content_pages=content, boxes=boxes, page_reasons=frozenset(page_reasons),
-            photocopy=ballot["photocopy"] is not None))
+            photocopy=ballot["photocopy"] is not None, ocr_code_trusted=True))
         expected = ballot["expected"]
         assert decision.state is RecordState(expected["status"]) or "no_code" in expected["reasons"]
         assert sorted(r.value for r in decision.reasons) == [r for r in expected["reasons"] if r != "no_code"]

@@ -1,0 +1,80 @@
+"""Dirty-drum streaks: thin vertical lines a sheet-feed scanner draws down the whole image.
+
+A streak through a column of boxes looks like a stroke in every box it crosses, and a
+reader that believed it would count each of them. A streak is told from print and pen by
+its length: it darkens (nearly) every row of a tall band of the image in the same narrow
+run of columns, which no printed line, box column or hand-drawn stroke does (a column of
+boxes darkens at most ~2/3 of its rows). Found streaks are painted over with the pixels
+on either side of them, row by row, so a printed line or a pen stroke that crosses a
+streak stays continuous; everything downstream (QR, marks, OCR) reads the cleaned image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BANDS = 3  # the image is searched in this many horizontal bands (a streak may cover only part of a sheet)
+ROW_STEP = 4  # rows sampled per band (a streak is long: sampling loses nothing)
+COVERAGE = 0.85  # a streak darkens at least this share of a band's rows
+CONTRAST = 0.4  # … by at least this share of the way from paper white to printed black
+MAX_WIDTH_MM = 1.5  # wider dark runs are not thin streaks (left alone)
+PAGE_WIDTH_MM = 210.0  # to turn MAX_WIDTH_MM into pixels before the page is registered
+
+
+@dataclass(frozen=True)
+class Streak:
+    x0: int  # first and last image column of the run (inclusive)
+    x1: int
+    y0: int  # the band of rows it was found in (y1 exclusive)
+    y1: int
+
+
+def find_streaks(gray: np.ndarray) -> list[Streak]:
+    """Thin vertical dark runs covering nearly every row of a band of the image."""
+    h, w = gray.shape
+    if h < 64 or w < 64:
+        return []
+    max_width = max(1, round(MAX_WIDTH_MM * w / PAGE_WIDTH_MM))
+    sample = gray[::ROW_STEP * 4, ::4]
+    paper = float(np.percentile(sample, 90))
+    black = float(np.percentile(sample, 0.5))
+    if paper - black < 40:
+        return []
+    limit = paper - CONTRAST * (paper - black)
+    streaks: list[Streak] = []
+    edges = np.linspace(0, h, BANDS + 1).astype(int)
+    for y0, y1 in zip(edges[:-1], edges[1:]):
+        rows = gray[y0:y1:ROW_STEP]
+        # Quick screen: a streak column's mean is at most COVERAGE of the way down to `limit`.
+        means = rows.mean(axis=0, dtype=np.float32)
+        candidates = np.flatnonzero(means < paper - COVERAGE * (paper - limit))
+        if candidates.size == 0:
+            continue
+        k = int((1.0 - COVERAGE) * (rows.shape[0] - 1))  # the k-th brightest row of each candidate column
+        column = rows[:, candidates]
+        bright = np.partition(column, column.shape[0] - 1 - k, axis=0)[column.shape[0] - 1 - k]
+        dark = candidates[bright < limit]
+        if dark.size == 0:
+            continue
+        runs = np.split(dark, np.flatnonzero(np.diff(dark) > 1) + 1)
+        for run in runs:
+            x0, x1 = int(run[0]), int(run[-1])
+            if x1 - x0 + 1 <= max_width and x0 > 0 and x1 < w - 1:  # not the dark backing at an image edge
+                streaks.append(Streak(x0, x1, int(y0), int(y1)))
+    return streaks
+
+
+def without_streaks(gray: np.ndarray, streaks: list[Streak]) -> np.ndarray:
+    """A copy of `gray` with each streak replaced by the mean of the columns just beside it."""
+    if not streaks:
+        return gray
+    out = gray.copy()
+    w = gray.shape[1]
+    for s in streaks:  # one column more on each side: the streak's blurred edge
+        left = gray[s.y0:s.y1, max(0, s.x0 - 3)].astype(np.uint16)
+        right = gray[s.y0:s.y1, min(w - 1, s.x1 + 3)].astype(np.uint16)
+        fill = ((left + right) // 2).astype(np.uint8)
+        out[s.y0:s.y1, max(0, s.x0 - 1):s.x1 + 2] = fill[:, None]
+    return out
