@@ -122,7 +122,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 CASES = ("valid", "blank", "correction", "overvote", "over_budget", "cancelled_only", "faint_pencil",
          "circle_outside", "tick_beside", "spoilt", "photocopy", "qr_damaged", "unreadable", "missing_page",
-         "feed_slip")
+         "feed_slip", "qr_layout_damaged")
 
 
 # -- the mix -------------------------------------------------------------------------------------
@@ -147,6 +147,7 @@ class DeckMix:
     spoilt: float = 0.01  # every box crossed
     photocopy: float = 0.01  # a copy of the ballot filled differently
     qr_damaged: float = 0.01  # QR blacked out, code still printed
+    qr_layout_damaged: float = 0.0  # QR and the printed layout id blacked out: the OCR-read code cannot be trusted
     unreadable: float = 0.005  # QR, code and serial blacked out
     missing_page: float = 0.01  # one content page never scanned
     feed_slip: float = 0.005  # slipped in the feeder: stretched
@@ -619,6 +620,8 @@ def _applicable(case: str, planner: _Planner, level: str) -> bool:
         return bool(planner.overvotable()) or planner.can_overspend()
     if case == "feed_slip":
         return level != "photo"
+    if case == "qr_layout_damaged":  # drawn only when asked for: older decks keep their random draws
+        return planner.mix.qr_layout_damaged > 0
     return True
 
 
@@ -672,6 +675,8 @@ def expected_record(process: Process, ballot: BallotPlan) -> dict:
     # Only the QR is blacked out: code, serial and layout id stay printed, so the OCR-read
     # code passes every check (hybrid.rules.ocr_code_trusted) and is information, not a doubt.
     information = ["code_from_ocr"] if original.blackout == "qr" else []
+    if original.blackout == "qr_layout":  # the layout id is gone too: a person confirms the code
+        reasons.add("code_from_ocr")
     if reasons:
         return {"status": "review", "reasons": sorted(reasons | set(information)), "choices": choices}
     if not choices:
@@ -726,8 +731,8 @@ class _Trays:
             if page.kind == "back" and (not duplex or sheet.copy):
                 continue
             blackout = None
-            if sheet.blackout == "qr" and page.page == 1:
-                blackout = "qr"
+            if sheet.blackout in ("qr", "qr_layout") and page.page == 1:
+                blackout = sheet.blackout
             elif sheet.blackout == "all" and page.kind != "back":
                 blackout = "all"
             slip = ballot.feed_slip_page == page.page and sheet.copy == 0
@@ -941,6 +946,8 @@ def make_page(job: PageJob) -> tuple[np.ndarray, dict]:
             fill.draw_doodle(sheet, keep, INKS[job.ink], fill_rng)
         if job.blackout:
             fill.black_out(sheet, page.qr, fill_rng)
+            if job.blackout == "qr_layout" and page.layout_id_text is not None:
+                fill.black_out(sheet, page.layout_id_text, fill_rng, margin_mm=(0.5, 1.0))
             if job.blackout == "all":
                 for rect in (page.code_text, page.serial_text):
                     if rect is not None:
@@ -1130,6 +1137,9 @@ def _plan_ballots(process: Process, printed, mix: DeckMix, level: str, rng: np.r
         sheet = planner.sheet(sheet_case, ballot.language, page_of)
         if case == "qr_damaged":
             sheet = replace(sheet, blackout="qr", behaviour=tuple(sorted(sheet.behaviour + ("qr_blacked_out",))))
+        elif case == "qr_layout_damaged":
+            sheet = replace(sheet, blackout="qr_layout",
+                            behaviour=tuple(sorted(sheet.behaviour + ("qr_blacked_out", "layout_id_blacked_out"))))
         elif case == "unreadable":
             sheet = replace(sheet, blackout="all", behaviour=tuple(sorted(sheet.behaviour + ("code_blacked_out",))))
         ballot.sheets.append(sheet)
@@ -1190,7 +1200,7 @@ def _page_states(file_jobs: list[FileJob], out_dir: Path) -> list[_PageRow]:
                 else:
                     seen[key] = (name, index)
                     state, reasons = "identified", []
-                    if job.blackout == "qr":
+                    if job.blackout in ("qr", "qr_layout"):
                         reasons.append("code_from_ocr")
                     if job.damage.feed_slip is not None:
                         reasons.append("doubtful_geometry")

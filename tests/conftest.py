@@ -312,7 +312,7 @@ def healthz(server: SmsServer) -> dict:
 # -- review (issue 6): a simulated, scanned batch with items of every kind ------------------
 
 REVIEW_DECK_MIX = ("unreadable=0.15,overvote=0.1,faint_pencil=0.1,comment=0.3,cancelled_only=0.05,"
-                   "circle_outside=0.05,qr_damaged=0.05,rescan=0,blank_pages=0,foreign_pages=0,large_print=0,"
+                   "circle_outside=0.05,qr_damaged=0.05,qr_layout_damaged=0.05,rescan=0,blank_pages=0,foreign_pages=0,large_print=0,"
                    "duplex_trays=0,photocopy=0,missing_page=0,feed_slip=0")
 
 

@@ -166,7 +166,7 @@ def test_a_150_ballot_deck_photocopies_side_by_side_and_missing_pages_show_what_
     from paper_deck import returned_tray
 
     returned_tray(load_process(EXAMPLES / "poll.yaml"), tmp_path / "deck", count=150, seed=7,
-                  mix="photocopy=0.03,missing_page=0.03,unreadable=0.02,qr_damaged=0.03")
+                  mix="photocopy=0.03,missing_page=0.03,unreadable=0.02,qr_damaged=0.03,qr_layout_damaged=0.03")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "deck" / "config"))
     root = tmp_path / "deck" / "workspace"
     client, store, app = reviewer_client(root)
@@ -174,6 +174,8 @@ def test_a_150_ballot_deck_photocopies_side_by_side_and_missing_pages_show_what_
         missing, details = items_without_evidence(client)
         assert details and missing == []
         reasons = {r for d in details.values() for r in d["item"]["reasons"]}
+        # a QR-damaged ballot whose printed code passes every check counts; with its layout id
+        # gone too, a person confirms the code (code_from_ocr)
         assert {"photocopy", "missing_page", "overvote", "code_from_ocr"} <= reasons
         for detail in details.values():
             pages = [p["ballot_page"] for p in detail["pages"]]
