@@ -167,6 +167,8 @@ def run_scan(
     files = discover(paths)
     touched: set[int] = set()
     archived_copies: dict[str, Path] = {}
+    letter_pages: dict[str, set[int]] = {}  # cover letters read in this run, by input
+    resumed_inputs: set[str] = set()  # inputs with pages stored by an earlier run
     done = 0
     total = 0
 
@@ -210,6 +212,7 @@ def run_scan(
                     elif page.page_count is None:
                         total += 1
                     if store.conn.execute("SELECT 1 FROM pages WHERE source = ?", (page.source,)).fetchone():
+                        resumed_inputs.add(sha)
                         report.resumed_pages += 1
                         done += 1
                         continue
@@ -226,6 +229,8 @@ def run_scan(
         nonlocal done
         with store.transaction():
             outcome: PageOutcome = ingest_page(store, process, layouts, scanned)
+        if scanned.kind == PageKind.LETTER.value:
+            letter_pages.setdefault(scanned.input_sha256, set()).add(scanned.page_no)
         if not outcome.already_stored:
             report.new_pages += 1
         if outcome.record_id is not None:
@@ -249,7 +254,8 @@ def run_scan(
                 future = in_flight.popleft()
                 item = future.result()
                 if isinstance(item, _FileDone):
-                    _forget_letters(store, item.sha256, archived_copies.get(item.sha256))
+                    _forget_letters(store, item.sha256, archived_copies.get(item.sha256),
+                                    letter_pages.pop(item.sha256, set()), item.sha256 in resumed_inputs)
                     with store.transaction():
                         store.conn.execute("UPDATE inputs SET complete = 1, pages = ? WHERE sha256 = ?",
                                            (item.pages, item.sha256))
@@ -273,11 +279,14 @@ def run_scan(
     return report
 
 
-def _forget_letters(store: Store, sha256: str, archived: Path | None) -> None:
+def _forget_letters(store: Store, sha256: str, archived: Path | None, letters: set[int], resumed: bool) -> None:
     """Blank the returned cover letters of one input in its archived copy (before the input
-    is marked complete, so a batch killed in between does it on the next run)."""
-    letters = {n for (n,) in store.conn.execute(
-        "SELECT page_no FROM pages WHERE input_sha256 = ? AND reasons LIKE ?", (sha256, f'%"{Reason.COVER_LETTER.value}"%'))}
+    is marked complete, so a batch killed in between does it on the next run). Only an
+    input resumed from an earlier run asks the store for letters read then."""
+    if resumed:
+        letters = letters | {n for (n,) in store.conn.execute(
+            "SELECT page_no FROM pages WHERE input_sha256 = ? AND reasons LIKE ?",
+            (sha256, f'%"{Reason.COVER_LETTER.value}"%'))}
     if archived is None or not letters:
         return
     if not redact_letter_pages(archived, letters):
