@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from hybrid import identity_votes, review, rules
-from hybrid.database import worth_retrying
+from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import cast_vote, choices_from_json, reasons_from_json, reasons_json

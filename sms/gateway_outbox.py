@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybrid.database import worth_retrying
+from hybrid.store import worth_retrying
 from hybrid.gateway_store import SendResult, mark_results
 from hybrid.workspace import Workspace
 from sms.gateway_api import GatewayApi, GatewayError

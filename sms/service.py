@@ -41,13 +41,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hybrid import audit, identity_votes, rules
-from hybrid.database import worth_retrying
+from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, StoredVote, choices_json, reasons_from_json, reasons_json
@@ -303,7 +302,7 @@ class SmsService:
         try:
             return self.store.conn.insert(sql, params, returning="record_id")
         except Exception as exc:
-            if isinstance(exc, sqlite3.IntegrityError) or getattr(exc, "sqlstate", None) == "23505":
+            if self.store.conn.is_unique_violation(exc):
                 raise _SidTaken from None
             raise
 

@@ -27,13 +27,12 @@ itself is `sms.voice_menu` (pure). A caller may rely on:
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from hybrid import audit, identity_votes, rules
-from hybrid.database import worth_retrying
+from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
@@ -260,7 +259,7 @@ class VoiceService:
         try:
             return self.store.conn.insert(sql, params, returning="record_id")
         except Exception as exc:
-            if isinstance(exc, sqlite3.IntegrityError) or getattr(exc, "sqlstate", None) == "23505":
+            if self.store.conn.is_unique_violation(exc):
                 raise _TryAgain from None
             raise
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import hybrid.store
+import hybrid.store.hub
 from hybrid.codes import format_code, new_code
 from hybrid.errors import ExitCode, StoreProblem
 from hybrid.layout import Layout, Page, Rect
@@ -218,7 +218,7 @@ def test_store_of_another_process_is_refused_with_key_files(workspace: Path):
 
 
 def test_network_filesystem_is_refused_in_favour_of_postgresql(workspace: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(hybrid.store, "filesystem_type", lambda path: "nfs")
+    monkeypatch.setattr(hybrid.store.hub, "filesystem_type", lambda path: "nfs")
     problem = refused(workspace, create=True)
     assert "postgresql" in problem.message.lower()
     assert "HYBRID_DATABASE_URL" in problem.message
@@ -233,13 +233,13 @@ def test_other_network_filesystems_are_refused_for_existing_stores(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, fs_type: str
 ):
     Store.open(workspace, PROCESS, create=True).close()
-    monkeypatch.setattr(hybrid.store, "filesystem_type", lambda path: fs_type)
+    monkeypatch.setattr(hybrid.store.hub, "filesystem_type", lambda path: fs_type)
     refused(workspace)
 
 
 @pytest.mark.parametrize("fs_type", [None, "ext4", "tmpfs", "btrfs", "overlay"])
 def test_local_or_unknown_filesystems_are_accepted(workspace: Path, monkeypatch: pytest.MonkeyPatch, fs_type):
-    monkeypatch.setattr(hybrid.store, "filesystem_type", lambda path: fs_type)
+    monkeypatch.setattr(hybrid.store.hub, "filesystem_type", lambda path: fs_type)
     Store.open(workspace, PROCESS, create=True).close()
 
 

@@ -52,6 +52,11 @@ class Database:
     def lock(self, name: str) -> None:
         """Serialise writers on `name` until the transaction ends (a no-op where writers are serial anyway)."""
 
+    @staticmethod
+    def is_unique_violation(exc: BaseException) -> bool:
+        """`exc` is the engine refusing a row because a UNIQUE key already holds it."""
+        return isinstance(exc, sqlite3.IntegrityError) or getattr(exc, "sqlstate", None) == "23505"
+
     def close(self) -> None:
         raise NotImplementedError
 
