@@ -279,6 +279,68 @@ class SmsServer:
         self._log.close()
 
 
+class InProcessSmsServer(SmsServer):
+    """The app `hybrid sms serve` runs, served in this process: Starlette's TestClient
+    drives it (lifespan included) with the workspace's settings in the environment and
+    the server's log lines (redacted as `sms serve` redacts them) in a file. Same client
+    interface as SmsServer; no process to start, poll or stop."""
+
+    url = "http://testserver"
+
+    def __init__(self, ws: SmsWorkspace, log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import logging
+
+        from starlette.testclient import TestClient
+
+        from sms.caller import RedactingFilter
+        from sms.provider import providers_for
+        from sms.serving import create_app
+
+        self.ws = ws
+        self.log_path = log_path
+        for name, value in ws.environment().items():
+            if os.environ.get(name) != value:
+                monkeypatch.setenv(name, value)
+        self._log = open(log_path, "ab")
+        self._handler = logging.StreamHandler(self._log_text())
+        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self._handler.addFilter(RedactingFilter())
+        root = logging.getLogger()
+        self._level = root.level
+        root.addHandler(self._handler)
+        root.setLevel(logging.INFO)
+        ws.open_store().close()  # as `sms serve` does: a missing store or another key refuses the start
+        app = create_app(ws.root, providers_for(ws.root, ws.process))
+        self.http = TestClient(app, base_url=self.url, raise_server_exceptions=False)
+        self.http.__enter__()  # the app's lifespan: its store threads open the store
+        self.proc = None
+
+    def _log_text(self):
+        import io
+
+        return io.TextIOWrapper(self._log, encoding="utf-8", write_through=True)
+
+    def stop(self) -> None:
+        import logging
+
+        if self._log.closed:
+            return
+        try:
+            self.http.__exit__(None, None, None)
+        finally:
+            root = logging.getLogger()
+            root.removeHandler(self._handler)
+            root.setLevel(self._level)
+            self._handler.stream.close()
+
+    def kill(self) -> None:
+        raise AssertionError("an in-process server cannot be killed: start this one with real=True")
+
+    @property
+    def running(self) -> bool:
+        return not self._log.closed
+
+
 def _message_of(text: str) -> str | None:
     try:
         root = ElementTree.fromstring(text.encode())
@@ -289,19 +351,28 @@ def _message_of(text: str) -> str | None:
 
 
 @pytest.fixture
-def sms_server(tmp_path: Path):
-    """`sms_server(ws, args=(), env=None)` starts `hybrid sms serve` on loopback for the
-    workspace (same engine and key as the test); every server is stopped at the end."""
+def sms_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`sms_server(ws, args=(), env=None, real=False)`: the webhook server for the workspace
+    (same engine and key as the test). By default the app `sms serve` runs, in this process;
+    with `real`, command-line `args` or another `env`, a real `hybrid sms serve` process on
+    loopback (for what only a process shows: kill -9, several processes, uvicorn's own
+    options, a client from outside). Every server is stopped at the end."""
     servers: list[SmsServer] = []
 
-    def start(ws: SmsWorkspace, args=(), env=None) -> SmsServer:
-        server = SmsServer(ws, tmp_path / f"server-{len(servers) + 1}.log", args, env)
+    def start(ws: SmsWorkspace, args=(), env=None, real: bool = False) -> SmsServer:
+        log_path = tmp_path / f"server-{len(servers) + 1}.log"
+        if real or args or env is not None:
+            server = SmsServer(ws, log_path, args, env)
+        else:
+            server = InProcessSmsServer(ws, log_path, monkeypatch)
         servers.append(server)
         return server
 
     yield start
     for server in servers:
-        if server.proc.poll() is None:
+        if isinstance(server, InProcessSmsServer):
+            server.stop()
+        elif server.proc.poll() is None:
             server.stop()
 
 

@@ -185,7 +185,7 @@ def test_a_server_killed_mid_burst_loses_nothing_after_pull(sms_workspace, sms_s
         burst.append((new_message_sid(), f"+49152{n:08d}", body))
     for n, (sid, sender, body) in enumerate(burst):
         twilio_api.add(sid, sender, SMS_NUMBER, body, NOW - timedelta(seconds=240 - n))
-    server = sms_server(ws)
+    server = sms_server(ws, real=True)  # killed with SIGKILL below
     answered: dict[str, str | None] = {}
     done = threading.Event()
 

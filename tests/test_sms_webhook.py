@@ -110,7 +110,7 @@ def test_votes_in_every_form_the_grammar_takes(sms_workspace, sms_server):
 
 def test_forged_and_misdirected_requests_are_refused_and_store_nothing(sms_workspace, sms_server):
     ws = sms_workspace()
-    server = sms_server(ws)
+    server = sms_server(ws, real=True)  # signatures over the public URL, at a real listening server
     code = ws.codes["de"][0]
     params = inbound_params(new_message_sid(), SMS_ACCOUNT, "+4915112345678", SMS_NUMBER, f"{code} 1 5 10")
     tampered = dict(params, Body=f"{code} 2 5 10")

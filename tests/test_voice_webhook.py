@@ -516,7 +516,7 @@ def test_english_by_9_or_by_the_ballot(sms_workspace, sms_server):
 
 def test_forged_and_misdirected_calls_are_refused_and_store_nothing(sms_workspace, sms_server):
     ws = sms_workspace(codes={"de": 1})
-    server = sms_server(ws)
+    server = sms_server(ws, real=True)  # signatures over the public URL, at a real listening server
     phone = Phone(server)
     params = phone.params()
     refused = [
@@ -586,7 +586,7 @@ def test_any_server_process_answers_any_step_and_a_code_counts_once(sms_workspac
     from concurrent.futures import ThreadPoolExecutor
 
     ws = sms_workspace(codes={"de": 1})
-    servers = [sms_server(ws), sms_server(ws)]
+    servers = [sms_server(ws, real=True), sms_server(ws, real=True)]  # two server processes
     code = ws.codes["de"][0]
     phones = [Phone(servers[0]), Phone(servers[1], caller="+4915187654321")]
     for n, (phone, answer) in enumerate(zip(phones, ("1", "4"), strict=True)):  # each step goes to the other server
