@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -13,6 +15,37 @@ def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.delenv("HYBRID_DATABASE_URL", raising=False)
     monkeypatch.delenv("HYBRID_SECRET", raising=False)
     return config
+
+
+# -- running with `-n auto`: the longest tests first, builds shared between workers -------
+
+import fcntl  # noqa: E402
+import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (whole simulated trays) start first, so the workers finish together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def shared_between_workers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every worker of this run sees (the run's own base folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold `lock_path` against the other workers of this run."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # -- the `hybrid` command, run in-process ------------------------------------------------
@@ -77,7 +110,6 @@ def store_engine(request, monkeypatch: pytest.MonkeyPatch):
 # -- the SMS channel: workspaces with issued codes, real `hybrid sms serve` processes ---------
 
 import json  # noqa: E402
-import os  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -411,14 +443,19 @@ class ReviewWorkspace:
 def review_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`hybrid simulate` (20 ballots: overvotes, faint pencil, marks beside boxes, comments,
     damaged QR codes, unreadable pages) then `hybrid scan --received` in the window; built
-    once per run. Tests take a private copy with `review_workspace`."""
+    once per run, whichever worker of `-n auto` asks first. Tests take a private copy with
+    `review_workspace`."""
     from hybrid.definition_file import load_process
     from paper_deck import returned_tray
 
-    base = tmp_path_factory.mktemp("review-deck")
-    example = Path(__file__).resolve().parent.parent / "hybrid" / "examples" / "poll.yaml"
+    base = shared_between_workers(tmp_path_factory) / "review-deck"
     deck = base / "deck"
-    returned_tray(load_process(example), deck, count=20, seed=3, mix=REVIEW_DECK_MIX)
+    with exclusive(base.with_suffix(".lock")):
+        if not (base / "built").exists():
+            shutil.rmtree(base, ignore_errors=True)  # a build that died half-way
+            example = Path(__file__).resolve().parent.parent / "hybrid" / "examples" / "poll.yaml"
+            returned_tray(load_process(example), deck, count=20, seed=3, mix=REVIEW_DECK_MIX)
+            (base / "built").touch()
     return deck
 
 

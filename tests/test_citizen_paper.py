@@ -26,6 +26,9 @@ from hybrid.codes import EXAMPLE_CODE, is_valid_code
 from hybrid.definition_file import load_process
 from hybrid.layout import Layout
 
+# Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
+pytestmark = pytest.mark.xdist_group("test_citizen_paper")
+
 PT_PER_MM = 72 / 25.4
 PEOPLE = [["Erika Müßig", "Domstraße 7", "97074", "Würzburg"],
           ["Jonas Übelhör", "Semmelstraße 12a", "97072", "Würzburg"]]

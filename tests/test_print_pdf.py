@@ -35,6 +35,9 @@ from hybrid.layout import Layout, Rect
 from hybrid.qr_payload import QrPayload, decode
 from hybrid.store import STORE_FILE, Store
 
+# Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
+pytestmark = pytest.mark.xdist_group("test_print_pdf")
+
 DPI = 150
 PT_PER_MM = 72 / 25.4
 PX_PER_MM = DPI / 25.4

@@ -26,6 +26,9 @@ from sms.twilio_double import FakeTwilioApi, new_message_sid
 from sms.voice_menu import read_entry
 from sms.voice_service import InboundCall, VoiceService
 
+# Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
+pytestmark = pytest.mark.xdist_group("test_purge")
+
 REPO = Path(__file__).resolve().parent.parent
 OPENS, CLOSES = "2024-03-01T00:00:00+01:00", "2024-04-01T00:00:00+02:00"
 RETENTION_DAYS = 30

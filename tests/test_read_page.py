@@ -29,6 +29,9 @@ from hybrid.workspace import Workspace
 from ocr.page_result import MarkState, PageKind, PageResult
 from ocr.read_page import read_page
 
+# Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
+pytestmark = pytest.mark.xdist_group("test_read_page")
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "hybrid" / "examples"
 E, M, C, Q = MarkState.EMPTY, MarkState.MARKED, MarkState.CANCELLED, MarkState.MARGINAL
 

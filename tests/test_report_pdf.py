@@ -25,6 +25,9 @@ from hybrid.report_figures import MAX_BARS, report_figures, returns_over_time
 from hybrid.report_pdf import LIMITS_DE, LIMITS_EN, write_report
 from hybrid.states import MarkState, Reason, RecordState
 
+# Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
+pytestmark = pytest.mark.xdist_group("test_report_pdf")
+
 HEAD = "3f9a1c2e" * 8
 GENERATED = datetime(2027, 6, 2, 9, 30, tzinfo=timezone.utc)
 PAGES = {"identified": 14, "skipped": 9, "duplicate": 1, "rejected": 2, "unreadable": 1}

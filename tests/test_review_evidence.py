@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 with warnings.catch_warnings():  # Starlette nags about httpx vs httpx2; the TestClient works the same
     warnings.simplefilter("ignore")
@@ -149,6 +150,7 @@ def demo_tray(tmp_path: Path, run_cli, monkeypatch) -> Path:
     return deck / "workspace"
 
 
+@pytest.mark.slow
 def test_the_demo_tray_ends_with_every_review_item_showing_an_image(tmp_path, run_cli, monkeypatch):
     root = demo_tray(tmp_path, run_cli, monkeypatch)
     client, store, app = reviewer_client(root)
@@ -160,6 +162,7 @@ def test_the_demo_tray_ends_with_every_review_item_showing_an_image(tmp_path, ru
         store.close()
 
 
+@pytest.mark.slow
 def test_a_150_ballot_deck_photocopies_side_by_side_and_missing_pages_show_what_arrived(tmp_path, run_cli,
                                                                                       monkeypatch):
     from hybrid.definition_file import load_process

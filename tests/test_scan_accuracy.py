@@ -34,6 +34,7 @@ DECKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("degrade, example, count, seed, review_limit", DECKS,
                          ids=[f"{d}-{e}-{n}" for d, e, n, _, _ in DECKS])
 def test_scanned_deck_matches_its_truth(tmp_path, monkeypatch, degrade, example, count, seed, review_limit):

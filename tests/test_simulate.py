@@ -40,6 +40,9 @@ from ocr import simulate_degrade as degrade
 from ocr import simulate_fill as fill
 from ocr.simulate_deck import CASES, DeckMix, deck_environment, simulated_process_id, simulate_deck
 
+# Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
+pytestmark = pytest.mark.xdist_group("test_simulate")
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "hybrid" / "examples"
 POLL = load_process(EXAMPLES / "poll.yaml")
 BUDGET = load_process(EXAMPLES / "budget.yaml")
