@@ -6,7 +6,7 @@
 Both SMS providers are measured side by side in one run: Twilio's route (`POST
 /twilio/sms`, form-encoded, X-Twilio-Signature) and the self-hosted gateway's (`POST
 /gateway/sms`, android-sms-gateway's JSON events with X-Signature/X-Timestamp), the
-same message mix. For the gateway, a stand-in phone (tests/gateway_double.py, in its
+same message mix. For the gateway, a stand-in phone (doubles/gateway_double.py, in its
 own process) takes the replies the server sends through its API; afterwards every
 reply must have reached it ("replies": those sent, those still missing after at most
 5 minutes, and how long after the load the last one went out; a real phone sends about
@@ -103,10 +103,10 @@ def build_requests(codes: list[str], count: int, port: int, seed: int = 1, provi
     """`count` raw HTTP requests, each a signed inbound SMS with its own MessageSid (or event id)."""
     from datetime import datetime, timezone
 
-    from gateway_double import event_body, signed_headers
+    from doubles.gateway_double import event_body, signed_headers
 
     from hybrid.codes import format_code
-    from sms.twilio_double import inbound_params, sign
+    from doubles.twilio_double import inbound_params, sign
 
     rnd = random.Random(seed)
     fresh = iter(codes)
@@ -287,7 +287,7 @@ def serve_baseline() -> None:
 
 def serve_gateway_double() -> None:
     """The stand-in phone's API, in its own process, until stdin closes."""
-    from gateway_double import FakeGateway
+    from doubles.gateway_double import FakeGateway
 
     with FakeGateway(GATEWAY_KEY, username=GATEWAY_USER, password=GATEWAY_PASSWORD) as phone:
         print(f"Listening on {phone.url}", flush=True)

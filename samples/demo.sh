@@ -53,11 +53,11 @@ deck print --count 10 --lang de
 deck print --count 2 --lang en
 # The sample poll opens on 3 May 2027; for the demo, voting by phone is open from today on.
 sed -i "s/^opens: .*/opens: $(date -u +%Y-%m-%dT00:00:00+00:00)/" "$DECK_WS/process.yaml"
-XDG_CONFIG_HOME="$OUT/deck/config" python -m sms.demo_sender "$DECK_WS" --unused
+XDG_CONFIG_HOME="$OUT/deck/config" python -m doubles.demo_sender "$DECK_WS" --unused
 deck sms
 
 step "5b. The same by the city's own phone (android-sms-gateway): its webhook, replies through its API"
-# A stand-in phone on loopback (tests/gateway_double.py); no message passes a US provider.
+# A stand-in phone on loopback (doubles/gateway_double.py); no message passes a US provider.
 XDG_CONFIG_HOME="$OUT/deck/config" python samples/gateway_demo.py "$DECK_WS"
 
 step "6. One count from paper and SMS: merge, the files for CONSUL, the report"

@@ -3,7 +3,7 @@
     python samples/gateway_demo.py WORKSPACE
 
 Switches the workspace's `channels.sms.provider` to android-gateway for the length of
-the demo (and back afterwards), starts the stand-in phone from tests/gateway_double.py
+the demo (and back afterwards), starts the stand-in phone from doubles/gateway_double.py
 (its REST API on loopback, as the gateway documents it) and `hybrid sms serve` with
 demo gateway settings, lets a few citizens text the phone (a vote, the app's retry of
 the same webhook, a photo, STOPP, HILFE, a vote sent while the server was down and
@@ -22,12 +22,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
-from gateway_double import FakeGateway  # noqa: E402
-
+from doubles.demo_sender import printed_ballots, start_server  # noqa: E402
+from doubles.gateway_double import FakeGateway  # noqa: E402
 from hybrid.codes import format_code  # noqa: E402
-from sms.demo_sender import printed_ballots, start_server  # noqa: E402
 
 SIGNING_KEY = "demo-signing-key-not-a-secret"
 DEMO_TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "de" * 16, "TWILIO_AUTH_TOKEN": "demo-auth-token-not-a-secret-000",

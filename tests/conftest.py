@@ -275,7 +275,7 @@ class SmsServer:
 
     def post(self, params: dict, signature: str | None = "sign", path: str = "/twilio/sms",
              url: str | None = None) -> SmsReply:
-        from sms.twilio_double import sign
+        from doubles.twilio_double import sign
 
         headers = {}
         if signature == "sign":
@@ -287,7 +287,7 @@ class SmsServer:
 
     def send(self, body: str, sender: str = "+4915112345678", sid: str | None = None, **extra: str) -> SmsReply:
         """A signed inbound SMS, as Twilio would POST it."""
-        from sms.twilio_double import inbound_params, new_message_sid
+        from doubles.twilio_double import inbound_params, new_message_sid
 
         return self.post(inbound_params(sid or new_message_sid(), SMS_ACCOUNT, sender, SMS_NUMBER, body, **extra))
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from doubles.twilio_double import new_message_sid
 from hybrid import audit, review
 from hybrid.definition_file import load_process
 from hybrid.merge import merge_records
@@ -23,7 +24,6 @@ from hybrid.review import DecisionRequest
 from hybrid.states import MarkState, Reason, RecordState
 from paper_deck import EXAMPLES, Deck, open_deck
 from sms.service import InboundSms, SmsService
-from sms.twilio_double import new_message_sid
 
 POLL_TEXT = (EXAMPLES / "poll.yaml").read_text(encoding="utf-8")
 BUDGET_TEXT = (EXAMPLES / "budget.yaml").read_text(encoding="utf-8")

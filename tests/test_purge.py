@@ -15,6 +15,7 @@ import pytest
 from conftest import SMS_ACCOUNT, SMS_NUMBER, SMS_TOKEN
 from paper_deck import issue_codes, returned_tray
 
+from doubles.twilio_double import FakeTwilioApi, new_message_sid
 from hybrid import audit, identity_votes, rules
 from hybrid.errors import ExitCode
 from hybrid.purge import PLACEHOLDER_PREFIX, RetentionNotOver, plan_purge, purge, purge_from
@@ -22,7 +23,6 @@ from hybrid.workspace import Workspace
 from sms.service import InboundSms, SmsService
 from sms.twilio_cleanup import TwilioEraser
 from sms.twilio_config import TwilioConfig
-from sms.twilio_double import FakeTwilioApi, new_message_sid
 from sms.voice_menu import read_entry
 from sms.voice_service import InboundCall, VoiceService
 

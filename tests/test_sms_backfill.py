@@ -15,11 +15,11 @@ import httpx
 import pytest
 from conftest import REPO, SMS_ACCOUNT, SMS_NUMBER, SMS_TOKEN, SmsServer
 
+from doubles.twilio_double import FakeTwilioApi, new_message_sid
 from hybrid import audit
 from hybrid.codes import format_code
 from hybrid.errors import ExitCode
 from sms.service import InboundSms, SmsService
-from sms.twilio_double import FakeTwilioApi, new_message_sid
 
 pytestmark = pytest.mark.usefixtures("store_engine")
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

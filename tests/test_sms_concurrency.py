@@ -9,8 +9,8 @@ import random
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+from doubles.twilio_double import new_message_sid
 from hybrid import audit
-from sms.twilio_double import new_message_sid
 
 THANKS = "Danke! Wir haben Ihre Stimme erhalten: "
 ALREADY = "Für diesen Code haben wir schon eine andere Stimme erhalten. Diese SMS wurde nicht übernommen."

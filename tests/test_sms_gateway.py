@@ -1,6 +1,6 @@
 """A citizen texts a vote to the city's own phone (issue 15): android-sms-gateway's webhook
 into a real `hybrid sms serve` on loopback, replies through the gateway's REST API,
-here a stand-in phone (tests/gateway_double.py) that follows the documented API.
+here a stand-in phone (doubles/gateway_double.py) that follows the documented API.
 The stories that touch the store run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from conftest import REPO, SmsServer
-from gateway_double import DEVICE_ID, FakeGateway, event_body, signed_headers
+from doubles.gateway_double import DEVICE_ID, FakeGateway, event_body, signed_headers
 
 from hybrid.codes import format_code
 

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from conftest import SMS_ACCOUNT
 
+from doubles.twilio_double import new_message_sid
 from hybrid import audit
 from sms.service import InboundSms, SmsService
-from sms.twilio_double import new_message_sid
 
 pytestmark = pytest.mark.usefixtures("store_engine")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -9,8 +9,8 @@ import json
 import pytest
 from conftest import SMS_ACCOUNT, SMS_NUMBER, SMS_PUBLIC_URL, healthz
 
+from doubles.twilio_double import inbound_params, new_message_sid, sign
 from hybrid.codes import format_code, is_valid_code, new_code
-from sms.twilio_double import inbound_params, new_message_sid, sign
 
 EXAMPLE = "1234 5678 9012 1 5 10"  # the example vote our replies show for the sample poll
 THANKS = "Danke! Wir haben Ihre Stimme erhalten: {}."

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from conftest import SMS_ACCOUNT
 
+from doubles.twilio_double import new_message_sid
 from hybrid import review
 from hybrid.errors import ExitCode
 from hybrid.states import PageState, RecordState
 from sms.service import InboundSms, SmsService
-from sms.twilio_double import new_message_sid
 
 
 def status_of(run_cli, ws, expect: ExitCode) -> dict:

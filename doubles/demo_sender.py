@@ -1,6 +1,6 @@
 """`make demo`: text votes to a webhook on loopback, as Twilio would deliver them.
 
-    python -m sms.demo_sender WORKSPACE [--unused]
+    python -m doubles.demo_sender WORKSPACE [--unused]
 
 Reads the codes of a few printed ballots back from the workspace's PDFs (their QR, with
 pypdfium2 and zxing-cpp: the PDFs are the only copy of the codes), starts
@@ -27,7 +27,7 @@ from hybrid.codes import format_code
 from hybrid.qr_payload import InvalidPayload, decode
 from hybrid.workspace import Workspace
 from sms.twilio_config import sms_number
-from sms.twilio_double import inbound_params, new_message_sid, sign
+from doubles.twilio_double import inbound_params, new_message_sid, sign
 
 ACCOUNT = "AC" + "de" * 16  # demo settings: no real Twilio account is involved
 TOKEN = "demo-auth-token-not-a-secret-000"
