@@ -411,7 +411,7 @@ GATEWAY_LIMITS = ("Backfill: `hybrid sms pull` asks the phone to send its inbox 
 
 
 def _print_gateway_outbox(store) -> None:
-    from hybrid.gateway_store import outbox_counts
+    from hybrid.store.gateway import outbox_counts
 
     counts = outbox_counts(store)
     console.print(f"Gateway: {counts.events} webhook events taken; replies sent {counts.sent}, waiting "
@@ -1075,7 +1075,7 @@ def status(
     Examples:  hybrid -C wue-bh-2027 status
                hybrid -C wue-bh-2027 status --json
     """
-    from hybrid.gateway_store import gateway_messages
+    from hybrid.store.gateway import gateway_messages
     from hybrid.status import collect
 
     ws = workspace()

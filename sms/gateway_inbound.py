@@ -31,8 +31,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from hybrid import gateway_store
 from hybrid.secret_key import keyed_hash
+from hybrid.store import gateway
 from sms.gateway_outbox import Reply, lease_for
 from sms.service import Handled, InboundSms, SmsService
 
@@ -153,19 +153,19 @@ def take(service: SmsService, event: GatewayEvent) -> Taken:
 
     def also(handled: Handled) -> None:
         store = service.store
-        outcome["new_event"] = gateway_store.record_event(store, event.event_id, sid, event.event, event.device_id,
+        outcome["new_event"] = gateway.record_event(store, event.event_id, sid, event.event, event.device_id,
                                                           event.webhook_id, event.received_at)
         outcome["send"] = None
         if not handled.replay:
-            gateway_store.never_at_twilio(store, sid)
+            gateway.never_at_twilio(store, sid)
         if handled.reply is None:
             return
         if not handled.replay:
             outbox_id = "hybrid-" + sid[2:26].lower()
-            gateway_store.queue_reply(store, sid, outbox_id, handled.reply, lease_for(0))
+            gateway.queue_reply(store, sid, outbox_id, handled.reply, lease_for(0))
             outcome["send"] = Reply(sid, outbox_id, event.sender, handled.reply)
             return
-        queued = gateway_store.take_over(store, sid, lease_for(0))
+        queued = gateway.take_over(store, sid, lease_for(0))
         if queued is not None:  # its process died before sending: this one has the number now
             outcome["send"] = Reply(sid, queued.outbox_id, event.sender, queued.text, queued.attempts)
 

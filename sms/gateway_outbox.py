@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hybrid.store import worth_retrying
-from hybrid.gateway_store import SendResult, mark_results
+from hybrid.store.gateway import SendResult, mark_results
 from hybrid.workspace import Workspace
 from sms.gateway_api import GatewayApi, GatewayError
 from sms.gateway_config import GatewayConfig

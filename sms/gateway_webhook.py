@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hybrid import gateway_store
 from hybrid.definition import Process
+from hybrid.store import gateway
 from sms.caller import e164
 from sms.gateway_config import WEBHOOK_PATH, GatewayConfig
 from sms.gateway_inbound import MESSAGE_EVENTS, EventProblem, message_event, parse_event, signature_problem, take
@@ -88,7 +88,7 @@ class GatewayProvider:
         return (f"the gateway ({self.config.mode} mode, {self.config.api_url}) calls {self.config.webhook_url}")
 
     def health(self, store) -> dict:
-        counts = gateway_store.outbox_counts(store)
+        counts = gateway.outbox_counts(store)
         return {"provider": self.name, "replies_queued": counts.queued, "replies_failed": counts.failed,
                 "replies_waiting_here": self.sender.pending()}
 

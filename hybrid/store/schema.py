@@ -201,7 +201,7 @@ MIGRATIONS: dict[int, str] = {
     );
     ALTER TABLE sms_messages ADD COLUMN twilio_deleted INTEGER NOT NULL DEFAULT 0;
     """,
-    # The self-hosted SMS gateway (issue 15, `hybrid.gateway_store`). Each webhook event
+    # The self-hosted SMS gateway (issue 15, `hybrid.store.gateway`). Each webhook event
     # once (its `id` is the key: the phone retries an event with the same id); the
     # message it carried is an `sms_messages` row keyed by a keyed hash of the message
     # itself, so an inbox export (new event ids) finds it again. `sms_outbox` is the one
