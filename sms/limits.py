@@ -26,6 +26,8 @@ from datetime import datetime, timedelta, timezone
 
 from hybrid import audit
 from hybrid.store import Store, now_utc
+from hybrid.store import limits as store_limits
+from hybrid.store.limits import Alarm
 
 WRONG_CODES_PER_PHONE = 5
 LOCKOUT = timedelta(hours=1)
@@ -41,13 +43,6 @@ def stamp(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class Alarm:
-    hour: str
-    wrong_codes: int
-    raised_at: str
-
-
-@dataclass(frozen=True)
 class AlarmState:
     wrong_codes_last_hour: int
     latest_alarm: Alarm | None
@@ -58,50 +53,31 @@ class AlarmState:
 
 
 def locked_out(store: Store, phone_hash: str, at: datetime) -> bool:
-    since, until = stamp(at - LOCKOUT), stamp(at)
-    row = store.conn.execute(
-        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM sms_messages WHERE phone_hash = ? AND wrong_code = 1 "
-        "AND sent_at > ? AND sent_at <= ? LIMIT ?) AS recent), "
-        "(SELECT COALESCE(SUM(wrong_codes), 0) FROM voice_calls WHERE phone_hash = ? AND wrong_codes > 0 "
-        "AND started_at > ? AND started_at <= ?)",
-        (phone_hash, since, until, WRONG_CODES_PER_PHONE, phone_hash, since, until),
-    ).fetchone()
-    return int(row[0]) + int(row[1]) >= WRONG_CODES_PER_PHONE
+    count = store_limits.phone_wrong_codes(store, phone_hash, stamp(at - LOCKOUT), stamp(at), WRONG_CODES_PER_PHONE)
+    return count >= WRONG_CODES_PER_PHONE
 
 
 def wrong_codes_between(store: Store, start: datetime, end: datetime) -> int:
-    since, until = stamp(start), stamp(end)
-    row = store.conn.execute(
-        "SELECT (SELECT COUNT(*) FROM sms_messages WHERE wrong_code = 1 AND sent_at > ? AND sent_at <= ?), "
-        "(SELECT COALESCE(SUM(wrong_codes), 0) FROM voice_calls WHERE wrong_codes > 0 "
-        "AND started_at > ? AND started_at <= ?)",
-        (since, until, since, until),
-    ).fetchone()
-    return int(row[0]) + int(row[1])
+    return store_limits.wrong_codes_between(store, stamp(start), stamp(end))
 
 
 def check_alarm(store: Store, at: datetime) -> Alarm | None:
     hour = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
-    if store.conn.execute("SELECT 1 FROM sms_alarms WHERE hour = ?", (hour,)).fetchone():
+    if store_limits.alarm_raised(store, hour):
         return None
     count = wrong_codes_between(store, at - ALARM_WINDOW, at)
     if count <= ALARM_WRONG_CODES:
         return None
-    raised = now_utc()
-    cur = store.conn.execute(
-        "INSERT INTO sms_alarms (hour, wrong_codes, raised_at) VALUES (?, ?, ?) ON CONFLICT (hour) DO NOTHING",
-        (hour, count, raised),
-    )
-    if cur.rowcount == 0:
+    alarm = Alarm(hour, count, now_utc())
+    if not store_limits.raise_alarm(store, alarm):
         return None  # another process raised it first
     audit.append(store, "sms_alarm", {"hour": hour, "wrong_codes": count, "threshold": ALARM_WRONG_CODES})
     log.warning("ALARM: %d wrong codes in the last hour (more than %d): someone may be guessing codes",
                 count, ALARM_WRONG_CODES)
-    return Alarm(hour, count, raised)
+    return alarm
 
 
 def alarm_state(store: Store, now: datetime | None = None) -> AlarmState:
     now = now or datetime.now(timezone.utc)
     count = wrong_codes_between(store, now - ALARM_WINDOW, now)
-    row = store.conn.execute("SELECT hour, wrong_codes, raised_at FROM sms_alarms ORDER BY hour DESC LIMIT 1").fetchone()
-    return AlarmState(count, Alarm(*row) if row else None)
+    return AlarmState(count, store_limits.latest_alarm(store))

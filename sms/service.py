@@ -51,7 +51,7 @@ from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, StoredVote, choices_json, reasons_from_json, reasons_json
 from hybrid.states import Reason, RecordState
-from hybrid.store import BallotRow, Store, now_utc
+from hybrid.store import BallotRow, Store, messages
 from sms import limits
 from sms.caller import caller_of
 from sms.code_mask import mask_codes
@@ -158,15 +158,11 @@ class SmsService:
         return ("already" if handled.replay else "stored"), handled
 
     def stored(self, message_sid: str) -> Handled | None:
-        row = self.store.conn.execute(
-            "SELECT m.record_id, r.status, r.reasons, m.outcome, m.reply, m.intent FROM sms_messages m "
-            "JOIN records r ON r.record_id = m.record_id WHERE m.message_sid = ?",
-            (message_sid,),
-        ).fetchone()
+        row = messages.stored_message(self.store, message_sid)
         if row is None:
             return None
-        return Handled(message_sid, row[0], RecordState(row[1]), reasons_from_json(row[2]), Outcome(row[3]), row[4], row[5],
-                       replay=True)
+        return Handled(message_sid, row.record_id, RecordState(row.status), reasons_from_json(row.reasons),
+                       Outcome(row.outcome), row.reply, row.intent, replay=True)
 
     # -- one new message -------------------------------------------------------------------
 
@@ -251,14 +247,14 @@ class SmsService:
             status, outcome = RecordState.NOT_A_VOTE, Outcome.CHATTER
         reply = reply_for(outcome, lang, process, intent=intent, photo=photo)
 
-        record_id = self._insert_record(
-            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
-            "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
-            "VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (code_hash if is_vote else None, ballot.serial if (is_vote and ballot) else None,
-             f"sms:{message.message_sid}", stamp(at), status.value, reasons_json(reasons),
-             choices_json(intent.choices if is_vote else {}), now_utc(), phone_hash if is_vote else None,
-             int(caller.hidden), own_status, reasons_json(own_reasons) if own_reasons is not None else None))
+        record_id = messages.insert_record(store, messages.SmsRecord(
+            code_hash=code_hash if is_vote else None, serial=ballot.serial if (is_vote and ballot) else None,
+            source=f"sms:{message.message_sid}", received_at=stamp(at), status=status.value,
+            reasons=reasons_json(reasons), choices=choices_json(intent.choices if is_vote else {}),
+            phone_hash=phone_hash if is_vote else None, hidden_caller=caller.hidden, own_status=own_status,
+            own_reasons=reasons_json(own_reasons) if own_reasons is not None else None))
+        if record_id is None:
+            raise _SidTaken  # the UNIQUE source waited for the other transaction, then refused ours
         if identity is not None:
             decisions[record_id] = rules.Decision(status, reasons)
             identity_votes.apply_decisions(self.store, identity, stored, holder, decisions)
@@ -273,17 +269,14 @@ class SmsService:
             detail["locked_out"] = True
         if photo:
             detail["photo_ignored"] = True
-        cur = store.conn.execute(
-            "INSERT INTO sms_messages (message_sid, account_sid, phone_hash, hidden_caller, body, num_segments, "
-            "num_media, via, sent_at, twilio_time, stored_at, intent, detail, wrong_code, code_hash, language, "
-            "record_id, outcome, reply, replied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (message_sid) DO NOTHING",
-            (message.message_sid, message.account_sid, phone_hash, int(caller.hidden), mask_codes(message.body or "", intent.code),
-             message.num_segments, message.num_media, via, stamp(at), int(message.sent_at is not None), now_utc(),
-             intent.kind.value, json.dumps(detail, sort_keys=True), int(wrong_code), code_hash, lang,
-             record_id, outcome.value, reply, int(via == "webhook")),
-        )
-        if cur.rowcount == 0:
+        row = messages.NewMessage(
+            message_sid=message.message_sid, account_sid=message.account_sid, phone_hash=phone_hash,
+            hidden_caller=caller.hidden, body=mask_codes(message.body or "", intent.code),
+            num_segments=message.num_segments, num_media=message.num_media, via=via, sent_at=stamp(at),
+            twilio_time=message.sent_at is not None, intent=intent.kind.value,
+            detail=json.dumps(detail, sort_keys=True), wrong_code=wrong_code, code_hash=code_hash, language=lang,
+            record_id=record_id, outcome=outcome.value, reply=reply, replied=via == "webhook")
+        if not messages.insert_message(store, row):
             raise _SidTaken
         if wrong_code:
             limits.check_alarm(store, at)
@@ -296,58 +289,39 @@ class SmsService:
                   outcome.value)
         return Handled(message.message_sid, record_id, status, reasons, outcome, reply, intent.kind.value)
 
-    def _insert_record(self, sql: str, params: tuple) -> int:
-        """The message's record; _SidTaken when another transaction stored the same
-        message meanwhile (the UNIQUE source waited for it, then refused ours)."""
-        try:
-            return self.store.conn.insert(sql, params, returning="record_id")
-        except Exception as exc:
-            if self.store.conn.is_unique_violation(exc):
-                raise _SidTaken from None
-            raise
-
     # -- Twilio's time, later --------------------------------------------------------------
 
     def _retime(self, message_sid: str, sent_at: datetime) -> tuple[str, Handled] | None:
         """Put Twilio's time on a stored message and decide its identity again; None when not stored."""
         store = self.store
-        row = store.conn.execute(
-            "SELECT m.sent_at, m.twilio_time, m.record_id, r.code_hash, r.phone_hash, r.own_status "
-            "FROM sms_messages m JOIN records r ON r.record_id = m.record_id WHERE m.message_sid = ?",
-            (message_sid,),
-        ).fetchone()
+        row = messages.message_timing(store, message_sid)
         if row is None:
             return None
         handled = self.stored(message_sid)
         assert handled is not None
         when = stamp(sent_at)
-        if row[1] and row[0] == when:
+        if row.twilio_time and row.sent_at == when:
             return "already", handled
-        identity = rules.identity_key(self.process, row[3], row[4]) if row[5] is not None else None
+        identity = rules.identity_key(self.process, row.code_hash, row.phone_hash) if row.own_status is not None else None
         if identity is not None:
             identity_votes.lock_identity(store, identity)  # before the audit lock, as when a message is taken
-        store.conn.execute("UPDATE sms_messages SET sent_at = ?, twilio_time = 1 WHERE message_sid = ?",
-                           (when, message_sid))
-        store.conn.execute("UPDATE records SET received_at = ?, updated_at = ? WHERE record_id = ?",
-                           (when, now_utc(), row[2]))
+        messages.retime(store, message_sid, row.record_id, when)
         if identity is not None:
             stored, holder = identity_votes.read_votes(self.store, identity)
             decisions = rules.decide_votes(self.process, [s.vote for s in stored.values()])
             identity_votes.apply_decisions(self.store, identity, stored, holder, decisions)
-        audit.append(store, "sms_time", {"source": f"sms:{message_sid}", "record_id": row[2], "sent_at": when})
+        audit.append(store, "sms_time", {"source": f"sms:{message_sid}", "record_id": row.record_id, "sent_at": when})
         return "retimed", self.stored(message_sid) or handled
 
     # -- small things ----------------------------------------------------------------------
 
     def _status(self, code_hash: str | None) -> Outcome:
-        found = self.store.conn.execute(
-            "SELECT 1 FROM records WHERE code_hash = ? AND status IN ('counted', 'review') LIMIT 1", (code_hash,)
-        ).fetchone()
+        found = messages.code_has_standing_vote(self.store, code_hash)
         return Outcome.STATUS_RECEIVED if found else Outcome.STATUS_NOT_RECEIVED
 
     def _language(self, layout_hash: str) -> str | None:
         if layout_hash not in self._languages:
-            self._languages.update(self.store.conn.execute("SELECT layout_hash, language FROM layouts").fetchall())
+            self._languages.update(messages.layout_languages(self.store))
         return self._languages.get(layout_hash)
 
     def _guess_language(self, body: str) -> str | None:

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hybrid.errors import InvalidInput
+from hybrid.store.messages import ping
 from hybrid.workspace import Workspace
 from sms import limits
 from sms.caller import RedactingFilter
@@ -117,7 +118,7 @@ def create_app(workspace: Path, providers: Sequence[SmsProvider]) -> Starlette:
     async def healthz(request: Request) -> Response:
         def check() -> dict:
             current = threads.sms()
-            current.store.conn.execute("SELECT 1").fetchone()
+            ping(current.store)
             state = limits.alarm_state(current.store)
             body = {
                 "status": "ok", "process": current.process.id,

@@ -37,7 +37,7 @@ from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
 from hybrid.states import Reason, RecordState
-from hybrid.store import Store, now_utc
+from hybrid.store import Store, calls, messages
 from sms import limits, voice_menu
 from sms.caller import caller_of
 from sms.limits import stamp
@@ -51,7 +51,6 @@ ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 _NEW = -1  # the vote being cast, before it has a record id
 _LAST = 2**62  # ... and it arrives after every stored vote
 _STANDING = (RecordState.COUNTED, RecordState.REVIEW)
-_CALL_COLUMNS = "call_sid, phone_hash, hidden_caller, started_at, state, code_hash, wrong_codes, record_id, outcome"
 
 
 @dataclass(frozen=True)
@@ -107,12 +106,11 @@ class VoiceService:
         return self._retrying(call_sid, lambda: self._ended(call_sid))
 
     def call(self, call_sid: str) -> _Call | None:
-        row = self.store.conn.execute(f"SELECT {_CALL_COLUMNS} FROM voice_calls WHERE call_sid = ?",
-                                      (call_sid,)).fetchone()
+        row = calls.call_row(self.store, call_sid)
         if row is None:
             return None
-        return _Call(row[0], row[1], bool(row[2]), row[3], CallState.from_json(row[4]), row[5], int(row[6]), row[7],
-                     row[8])
+        return _Call(row.call_sid, row.phone_hash, row.hidden_caller, row.started_at, CallState.from_json(row.state),
+                     row.code_hash, row.wrong_codes, row.record_id, row.outcome)
 
     # -- one transaction each --------------------------------------------------------------
 
@@ -120,7 +118,7 @@ class VoiceService:
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.transaction():
-                    self.store.conn.lock(f"call:{call_sid}")
+                    calls.lock_call(self.store, call_sid)
                     return step()
             except (_TryAgain, ClaimLost):
                 continue  # rolled back; the next attempt sees what the other transaction committed
@@ -151,12 +149,11 @@ class VoiceService:
             turn = voice_menu.refuse(self.process, CallOutcome.LOCKED_OUT)
         else:
             turn = voice_menu.begin(self.process)
-        cur = self.store.conn.execute(
-            "INSERT INTO voice_calls (call_sid, account_sid, phone_hash, hidden_caller, started_at, updated_at, "
-            "language, state, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_sid) DO NOTHING",
-            (call.call_sid, call.account_sid, phone_hash, int(caller.hidden), stamp(now), stamp(now), turn.state.lang,
-             turn.state.to_json(), turn.outcome.value if turn.outcome else None))
-        if cur.rowcount == 0:
+        started = calls.start_call(self.store, calls.NewCall(
+            call_sid=call.call_sid, account_sid=call.account_sid, phone_hash=phone_hash, hidden_caller=caller.hidden,
+            started_at=stamp(now), language=turn.state.lang, state=turn.state.to_json(),
+            outcome=turn.outcome.value if turn.outcome else None))
+        if not started:
             raise _TryAgain
         log.debug("call %s: started (%s)", call.call_sid, turn.outcome.value if turn.outcome else "menu")
         return turn
@@ -173,8 +170,7 @@ class VoiceService:
         wrong_codes = stored.wrong_codes + int(turn.wrong_code)
         record_id = None
         if turn.wrong_code:  # stored first: the limits count it
-            self.store.conn.execute("UPDATE voice_calls SET wrong_codes = ? WHERE call_sid = ?",
-                                    (wrong_codes, stored.call_sid))
+            calls.count_wrong_codes(self.store, stored.call_sid, wrong_codes)
             limits.check_alarm(self.store, now)
             if stored.phone_hash and turn.listen is not None and limits.locked_out(self.store, stored.phone_hash, now):
                 turn = voice_menu.refuse(self.process, CallOutcome.LOCKED_OUT, state=turn.state)
@@ -188,20 +184,16 @@ class VoiceService:
         stored = self.call(call_sid)
         if stored is None or stored.outcome is not None:
             return False
-        self.store.conn.execute(
-            "UPDATE voice_calls SET state = ?, outcome = ?, updated_at = ? WHERE call_sid = ?",
-            (replace(stored.state, step=Step.ENDED).to_json(), CallOutcome.HUNG_UP.value, stamp(self.clock()),
-             call_sid))
+        calls.end_call(self.store, call_sid, replace(stored.state, step=Step.ENDED).to_json(), CallOutcome.HUNG_UP.value,
+                       stamp(self.clock()))
         log.debug("call %s: hung up before a vote was confirmed", call_sid)
         return True
 
     def _save(self, stored: _Call, turn: Turn, code_hash: str | None, wrong_codes: int, record_id: int | None,
               now: datetime) -> None:
-        self.store.conn.execute(
-            "UPDATE voice_calls SET state = ?, updated_at = ?, language = ?, code_hash = ?, wrong_codes = ?, "
-            "record_id = COALESCE(?, record_id), outcome = ? WHERE call_sid = ?",
-            (turn.state.to_json(), stamp(now), turn.state.lang, code_hash, wrong_codes, record_id,
-             turn.outcome.value if turn.outcome else None, stored.call_sid))
+        calls.save_step(self.store, stored.call_sid, calls.CallStep(
+            state=turn.state.to_json(), updated_at=stamp(now), language=turn.state.lang, code_hash=code_hash,
+            wrong_codes=wrong_codes, record_id=record_id, outcome=turn.outcome.value if turn.outcome else None))
 
     # -- the code and the vote -------------------------------------------------------------
 
@@ -237,13 +229,12 @@ class VoiceService:
         replaced = decision.state is RecordState.COUNTED and any(
             v.status is RecordState.COUNTED and v.vote.channel in rules.PHONE_CHANNELS
             and decisions[vote_id].state is RecordState.SUPERSEDED for vote_id, v in votes.items())
-        record_id = self._insert_record(
-            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
-            "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
-            "VALUES ('voice', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'counted', '[]')",
-            (code_hash, ballot.serial, f"voice:{stored.call_sid}", stamp(at), decision.state.value,
-             reasons_json(decision.reasons), choices_json(choices), now_utc(), stored.phone_hash,
-             int(stored.hidden_caller)))
+        record_id = calls.insert_record(store, calls.VoiceRecord(
+            code_hash=code_hash, serial=ballot.serial, source=f"voice:{stored.call_sid}", received_at=stamp(at),
+            status=decision.state.value, reasons=reasons_json(decision.reasons), choices=choices_json(choices),
+            phone_hash=stored.phone_hash, hidden_caller=stored.hidden_caller))
+        if record_id is None:
+            raise _TryAgain  # another transaction stored this call's vote meanwhile
         decisions[record_id] = rules.Decision(decision.state, decision.reasons)
         identity_votes.apply_decisions(store, identity, votes, holder, decisions)
         outcome = _call_outcome(outcome_for(decision.state, decision.reasons, replaced=replaced))
@@ -254,18 +245,9 @@ class VoiceService:
         log.debug("call %s: vote %s (%s)", stored.call_sid, decision.state.value, outcome.value)
         return outcome, record_id
 
-    def _insert_record(self, sql: str, params: tuple) -> int:
-        """The call's record; _TryAgain when another transaction stored it meanwhile."""
-        try:
-            return self.store.conn.insert(sql, params, returning="record_id")
-        except Exception as exc:
-            if self.store.conn.is_unique_violation(exc):
-                raise _TryAgain from None
-            raise
-
     def _language(self, layout_hash: str) -> str | None:
         if layout_hash not in self._languages:
-            self._languages.update(self.store.conn.execute("SELECT layout_hash, language FROM layouts").fetchall())
+            self._languages.update(messages.layout_languages(self.store))
         return self._languages.get(layout_hash)
 
 
