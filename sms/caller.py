@@ -41,6 +41,9 @@ PLACEHOLDER_WORDS = frozenset({
     "not available", "unknown caller", "private number", "",
 })
 
+# A German number already in E.164: phonenumbers gives it back unchanged (or calls it
+# impossible, and then the key is the text anyway), so its key needs no parsing.
+_GERMAN_E164 = re.compile(r"\+49[1-9]\d{5,13}")
 _NUMBER_LIKE = re.compile(r"(?<![\w])\+?\d(?:[\s\-./()]{0,2}\d){6,}")
 
 
@@ -85,6 +88,8 @@ def caller_of(from_: str | None) -> Caller:
     if is_placeholder(from_):
         return Caller(None, True)
     text = (from_ or "").strip()
+    if _GERMAN_E164.fullmatch(text):
+        return Caller(text, False)
     # An alphanumeric sender ID or a short code is not E.164, but still one sender.
     return Caller(e164(text) or text.casefold(), False)
 

@@ -53,4 +53,6 @@ def mask_codes(body: str, code: str | None = None) -> str:
 
 
 def _ascii(digits: str) -> str:
+    if digits.isascii():
+        return digits
     return "".join(str(unicodedata.decimal(ch, 0)) for ch in digits)

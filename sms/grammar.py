@@ -194,10 +194,15 @@ def ballot_items(process: Process) -> tuple[BallotItem, ...]:
     return _facts(process)[1]
 
 
-_FACTS: dict[int, tuple[Process, tuple[YesNo, ...], tuple[BallotItem, ...]]] = {}
+def example_numbers(process: Process) -> tuple[int, ...]:
+    """`process.example_numbers()`, worked out once per process."""
+    return _facts(process)[2]
 
 
-def _facts(process: Process) -> tuple[tuple[YesNo, ...], tuple[BallotItem, ...]]:
+_FACTS: dict[int, tuple[Process, tuple[YesNo, ...], tuple[BallotItem, ...], tuple[int, ...]]] = {}
+
+
+def _facts(process: Process) -> tuple[tuple[YesNo, ...], tuple[BallotItem, ...], tuple[int, ...]]:
     """What every message of a process needs again; kept with the process object itself,
     so an id reused by another object is never mistaken for it."""
     hit = _FACTS.get(id(process))
@@ -205,8 +210,8 @@ def _facts(process: Process) -> tuple[tuple[YesNo, ...], tuple[BallotItem, ...]]
         if len(_FACTS) >= 64:
             _FACTS.clear()
         yes_no = tuple(yn for q in process.questions if (yn := _as_yes_no(q)) is not None)
-        hit = _FACTS[id(process)] = (process, yes_no, tuple(process.items()))
-    return hit[1], hit[2]
+        hit = _FACTS[id(process)] = (process, yes_no, tuple(process.items()), tuple(process.example_numbers()))
+    return hit[1], hit[2], hit[3]
 
 
 def yes_no_question(process: Process) -> YesNo | None:
@@ -235,6 +240,14 @@ class _Word:
 
 def normalise(body: str) -> tuple[str, bool]:
     """The text the grammar reads, and whether it was cut to MAX_CHARS."""
+    if body.isascii():  # most messages: NFKC, digit values and format characters change nothing
+        text = body[:_MAX_RAW].lower()
+        return (text[:MAX_CHARS], True) if len(text) > MAX_CHARS else (text, len(body) > _MAX_RAW)
+    return _normalise_unicode(body)
+
+
+def _normalise_unicode(body: str) -> tuple[str, bool]:
+    """`normalise` for any text: NFKC, digits of any script as 0-9, format characters dropped."""
     out: list[str] = []
     length = 0
     for ch in unicodedata.normalize("NFKC", body[:_MAX_RAW]):

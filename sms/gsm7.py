@@ -38,9 +38,12 @@ SINGLE_UCS2 = 70
 PART_UCS2 = 67
 
 
+ALPHABET = BASIC | EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
     """True when every character of `text` can be sent in the GSM 7-bit alphabet."""
-    return all(ch in BASIC or ch in EXTENSION for ch in text)
+    return ALPHABET.issuperset(text)
 
 
 def septets(text: str) -> int | None:
@@ -64,6 +67,8 @@ def encoding(text: str) -> Literal["GSM-7", "UCS-2"]:
 def segments(text: str) -> int:
     """How many SMS `text` is sent as (at least 1)."""
     if is_gsm7(text):
+        if len(text) + sum(map(text.count, EXTENSION)) <= SINGLE_GSM7:  # one SMS: no parts to pack
+            return 1
         costs = [2 if ch in EXTENSION else 1 for ch in text]
         return _pack(costs, SINGLE_GSM7, PART_GSM7)
     costs = [2 if ord(ch) > 0xFFFF else 1 for ch in text]  # UTF-16 code units

@@ -53,6 +53,7 @@ from sms.grammar import (
     Problem,
     ProblemKind,
     ballot_items,
+    example_numbers,
     yes_no_question,
 )
 
@@ -314,7 +315,7 @@ class _Words:
         yes_no = yes_no_question(process)
         if yes_no is not None and len(process.questions) == 1:
             return self.t["yes"]
-        return " ".join(str(n) for n in process.example_numbers())
+        return " ".join(str(n) for n in example_numbers(process))
 
     def echo(self, intent: Intent) -> str | None:
         """The choices received, as printed numbers; the lone yes/no question's as JA/NEIN."""

@@ -187,4 +187,4 @@ def test_store_keeps_100000_codes_unique(tmp_path: Path):
         assert store.ballot_by_code_hash(store.code_hash(generated[12_345])).serial == 12_346
     finally:
         store.close()
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60  # catches quadratic issuance, not a slow or busy machine
