@@ -61,7 +61,7 @@ class ReviewDecision:
         return not self.undone and not self.pending
 
 
-@dataclass(frozen=True, eq=False)  # eq=False: compared by identity, and thousands are made per queue
+@dataclass(frozen=True, eq=False)  # eq=False: never compared, no field hash; thousands are made per queue
 class RecordRow:
     record_id: int
     channel: str
