@@ -44,6 +44,7 @@ from hybrid import review
 from hybrid.definition import Process
 from hybrid.errors import HybridError, InvalidInput
 from hybrid.store import Store
+from hybrid.store import review as stored_review
 from review import evidence, i18n
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -321,15 +322,9 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store], *,
     queue_cache: dict[str, Any] = {}
     queue_lock = threading.Lock()
 
-    def store_mark(store: Store) -> tuple:
-        """(last audit entry, last decision, sum of item versions): changes with every write."""
-        return tuple(store.conn.execute(
-            "SELECT (SELECT MAX(seq) FROM audit), (SELECT MAX(decision_id) FROM review_decisions), "
-            "(SELECT SUM(version) FROM review_items)").fetchone())
-
     def queue_items(store: Store) -> list[tuple[review.ReviewItem, dict[str, Any]]]:
         """Every item with its queue entry, recomputed only when the store changed."""
-        mark = store_mark(store)
+        mark = stored_review.change_stamp(store)
         with queue_lock:
             if queue_cache.get("mark") == mark:
                 return queue_cache["items"]
@@ -493,9 +488,9 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store], *,
         """Run one decision, confirmation or undo; when it was the only write in between (one
         audit entry, one version) and touched no other item, patch the cached queue instead
         of working out thousands of items again."""
-        before = store_mark(store)
+        before = stored_review.change_stamp(store)
         item = change()
-        after = store_mark(store)
+        after = stored_review.change_stamp(store)
         alone = (after[0] == (before[0] or 0) + 1 and after[2] == (before[2] or 0) + 1
                  and (after[1] or 0) == (before[1] or 0) + int(new_decision))
         isolated = item.kind == "record" and "cross_channel_conflict" not in item.reasons
