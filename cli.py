@@ -361,6 +361,7 @@ def sms_overview(ctx: typer.Context) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from hybrid.store import counts
     from sms import limits
     from sms.twilio_config import sms_number
 
@@ -368,8 +369,7 @@ def sms_overview(ctx: typer.Context) -> None:
     process = ws.process
     number = sms_number(process)
     store = ws.open_store()
-    conn = store.conn
-    via = dict(conn.execute("SELECT via, COUNT(*) FROM sms_messages GROUP BY via").fetchall())
+    via = counts.sms_messages_by_via(store)
     from sms.provider import provider_name
 
     gateway = provider_name(process) == "android-gateway"
@@ -380,9 +380,9 @@ def sms_overview(ctx: typer.Context) -> None:
     table = Table(title="SMS records")
     table.add_column("Record state")
     table.add_column("Messages", justify="right")
-    counts = dict(conn.execute("SELECT status, COUNT(*) FROM records WHERE channel = 'sms' GROUP BY status").fetchall())
+    by_status = counts.records_by_status(store, "sms")
     for state in ("counted", "review", "rejected", "superseded", "duplicate", "not_a_vote"):
-        table.add_row(state, str(counts.get(state, 0)))
+        table.add_row(state, str(by_status.get(state, 0)))
     console.print(table)
     state = limits.alarm_state(store)
     line = (f"Wrong codes in the last hour: {state.wrong_codes_last_hour} "

@@ -13,23 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from hybrid.store import Store, now_utc
+from hybrid.store import Store, audit_log, now_utc
+from hybrid.store.audit_log import AuditEntry
 
 GENESIS = "0" * 64
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    seq: int
-    at: str
-    kind: str
-    body: str  # canonical JSON
-    prev: str
-    mac: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "at": self.at, "kind": self.kind, "body": json.loads(self.body),
-                "prev": self.prev, "mac": self.mac}
 
 
 @dataclass(frozen=True)
@@ -48,26 +35,22 @@ def _mac(key: bytes, seq: int, at: str, kind: str, body: str, prev: str) -> str:
 
 def append(store: Store, kind: str, body: dict[str, Any]) -> str:
     """Add an entry inside the caller's open transaction; returns the new head."""
-    store.conn.lock("audit")  # one sequence: concurrent writers take turns
-    last = store.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    audit_log.lock_chain(store)  # one sequence: concurrent writers take turns
+    last = audit_log.last_link(store)
+    seq, prev = (last.seq + 1, last.mac) if last else (1, GENESIS)
     at = now_utc()
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     mac = _mac(store.key, seq, at, kind, text, prev)
-    store.conn.execute(
-        "INSERT INTO audit (seq, at, kind, body, prev, mac) VALUES (?, ?, ?, ?, ?, ?)", (seq, at, kind, text, prev, mac)
-    )
+    audit_log.append(store, AuditEntry(seq, at, kind, text, prev, mac))
     return mac
 
 
 def entries(store: Store) -> Iterator[AuditEntry]:
-    for row in store.conn.execute("SELECT seq, at, kind, body, prev, mac FROM audit ORDER BY seq"):
-        yield AuditEntry(*row)
+    return audit_log.read(store)
 
 
 def head(store: Store) -> str:
-    row = store.conn.execute("SELECT mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    return row[0] if row else GENESIS
+    return audit_log.head(store) or GENESIS
 
 
 def verify(store: Store, expected_head: str | None = None) -> Verification:
@@ -84,9 +67,9 @@ def verify(store: Store, expected_head: str | None = None) -> Verification:
         prev = entry.mac
     if expected_head is not None and expected_head != prev:
         # A head printed earlier still verifies when the chain has only grown past it.
-        known = store.conn.execute("SELECT seq FROM audit WHERE mac = ?", (expected_head,)).fetchone()
+        known = audit_log.seq_of(store, expected_head)
         if known is None:
             return Verification(False, count, prev,
                                 f"no entry has the head {expected_head[:16]}…: entries were removed or changed")
-        return Verification(True, count, prev, None, grown_since=count - known[0])
+        return Verification(True, count, prev, None, grown_since=count - known)
     return Verification(True, count, prev)

@@ -27,7 +27,7 @@ from hybrid import audit, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.states import Reason, RecordState
-from hybrid.store import Store, now_utc
+from hybrid.store import Store, audit_log, now_utc, records
 
 
 class ClaimLost(Exception):
@@ -42,11 +42,6 @@ class StoredVote:
     status: RecordState
     reasons: tuple[Reason, ...]
     serial: int | None
-
-
-# The columns `cast_vote` reads, in its argument order (with the ballot's state joined in).
-VOTE_COLUMNS = ("r.record_id, r.channel, r.status, r.reasons, r.choices, r.received_at, r.own_status, "
-                "r.own_reasons, r.hidden_caller, r.serial, b.state")
 
 
 _scan_json = json.JSONDecoder().scan_once  # the C scanner without json.loads' checks: 3× faster
@@ -89,7 +84,7 @@ def choices_json(choices: Mapping[str, Iterable[str]]) -> str:
 def cast_vote(record_id: int, channel: str, status: str, reasons: str | None, choices: str | None,
               received_at: str | None, own_status: str | None, own_reasons: str | None, hidden_caller: int,
               serial: int | None, ballot_state: str | None) -> StoredVote:
-    """One stored record (the VOTE_COLUMNS of a row) as a vote for `rules.decide_votes`.
+    """One stored record (a `records.VoteRow`'s fields, in order) as a vote for `rules.decide_votes`.
 
     Paper: its own decision is the stored one without what other channels did to it
     (`rules.own_paper_decision`); phones: counted unless its content could not be taken."""
@@ -124,16 +119,11 @@ def lock_identity(store: Store, identity: str) -> None:
 def read_votes(store: Store, identity: str) -> tuple[dict[int, StoredVote], int | None]:
     """The identity's stored votes, and the record holding its claim, read together.
     No votes means no claim: a claim names a vote."""
-    kind, _, value = identity.partition(":")
-    column = "r.code_hash" if kind == "code" else "r.phone_hash"
-    rows = store.conn.execute(
-        f"SELECT {VOTE_COLUMNS}, (SELECT c.record_id FROM claims c WHERE c.identity = ?) FROM records r "
-        "LEFT JOIN ballots b ON b.code_hash = r.code_hash "
-        f"WHERE {column} = ? AND (r.channel = 'paper' OR r.own_status IS NOT NULL)",
-        (identity, value),
-    ).fetchall()
-    found = {row[0]: cast_vote(*row[:11]) for row in rows}
-    return found, (rows[0][11] if rows else None)
+    rows, holder = records.votes_of(store, identity)
+    found = {row.record_id: cast_vote(row.record_id, row.channel, row.status, row.reasons, row.choices,
+                                      row.received_at, row.own_status, row.own_reasons, row.hidden_caller,
+                                      row.serial, row.ballot_state) for row in rows}
+    return found, holder
 
 
 def apply_decisions(store: Store, identity: str, stored: Mapping[int, StoredVote], holder: int | None,
@@ -144,11 +134,10 @@ def apply_decisions(store: Store, identity: str, stored: Mapping[int, StoredVote
     changed = [record_id for record_id, decision in decisions.items() if record_id in stored
                and (stored[record_id].status, stored[record_id].reasons) != (decision.state, decision.reasons)]
     if changed:
-        store.conn.lock("audit")  # scanning takes it before updating a paper record: so do we
+        audit_log.lock_chain(store)  # scanning takes it before updating a paper record: so do we
     for record_id in changed:
         before, decision = stored[record_id], decisions[record_id]
-        store.conn.execute("UPDATE records SET status = ?, reasons = ?, updated_at = ? WHERE record_id = ?",
-                           (decision.state.value, reasons_json(decision.reasons), now_utc(), record_id))
+        records.set_decision(store, record_id, decision.state.value, reasons_json(decision.reasons), now_utc())
         body = {"record_id": record_id, "channel": before.vote.channel, "serial": before.serial,
                 "status": decision.state.value, "reasons": [r.value for r in decision.reasons]}
         if by:
@@ -159,20 +148,16 @@ def apply_decisions(store: Store, identity: str, stored: Mapping[int, StoredVote
         raise StoreProblem(f"{identity}: more than one counted vote ({counted}); nothing was stored")
     wanted = counted[0] if counted else None
     if wanted == holder:
-        now = store.conn.execute("SELECT record_id FROM claims WHERE identity = ?", (identity,)).fetchone()
-        if (now[0] if now else None) != holder:
+        if records.claim_holder(store, identity) != holder:
             raise ClaimLost  # moved meanwhile: a vote is missing from ours
         return changed
     if holder is None:
-        cur = store.conn.execute(
-            "INSERT INTO claims (identity, record_id, claimed_at) VALUES (?, ?, ?) ON CONFLICT (identity) DO NOTHING",
-            (identity, wanted, now_utc()))
+        moved = records.add_claim(store, identity, wanted, now_utc())
     elif wanted is None:
-        cur = store.conn.execute("DELETE FROM claims WHERE identity = ? AND record_id = ?", (identity, holder))
+        moved = records.drop_claim(store, identity, holder)
     else:
-        cur = store.conn.execute("UPDATE claims SET record_id = ?, claimed_at = ? WHERE identity = ? AND record_id = ?",
-                                 (wanted, now_utc(), identity, holder))
-    if cur.rowcount == 0:
+        moved = records.move_claim(store, identity, holder, wanted, now_utc())
+    if not moved:
         raise ClaimLost
     return changed
 

@@ -40,6 +40,8 @@ from hybrid.errors import StoreProblem
 from hybrid.identity_votes import cast_vote, choices_from_json, reasons_from_json, reasons_json
 from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import Store
+from hybrid.store.counts import pages_by_state
+from hybrid.store.records import records_for_merge, void_codes
 
 CHANNELS = ("paper", "sms", "voice")
 BOOTHS = {"paper": "Papier", "sms": "SMS", "voice": "Telefon"}  # CONSUL booth names, one per channel
@@ -173,26 +175,21 @@ class _Row:
 
 
 _STATES = {state.value: state for state in RecordState}
-# cast_vote's columns but the ballot's state (void codes are few: read apart, not joined).
-MERGE_COLUMNS = ("record_id, channel, status, reasons, choices, received_at, own_status, own_reasons, hidden_caller, "
-                 "serial, code_hash, source, phone_hash")
 
 
 def _read(store: Store, process: Process) -> list[_Row]:
-    void = {h for (h,) in store.conn.execute("SELECT code_hash FROM ballots WHERE state = 'void'")}
-    columns = MERGE_COLUMNS if process.identity == "phone" else MERGE_COLUMNS.rsplit(",", 1)[0]
-    rows = store.conn.execute(f"SELECT {columns} FROM records ORDER BY record_id")
+    void = void_codes(store)  # few: read apart, not joined
     by_phone = process.identity == "phone"
     word = sys.intern
     out = []
-    for row in rows:
-        own_status = row[6]
-        is_vote = row[1] == "paper" or own_status is not None
+    for row in records_for_merge(store, with_phone=by_phone):
+        own_status = row.own_status
+        is_vote = row.channel == "paper" or own_status is not None
         # The identity's hash itself (no "code:" string per record: a million of them cost memory).
-        identity = (row[12] if by_phone else row[10]) if is_vote else None
-        out.append(_Row(row[0], word(row[1]), row[4], row[5], own_status and word(own_status),
-                        row[7] and word(row[7]), row[8], row[9], row[11], _STATES[row[2]], reasons_from_json(row[3]),
-                        identity, row[10] in void))
+        identity = (row.phone_hash if by_phone else row.code_hash) if is_vote else None
+        out.append(_Row(row.record_id, word(row.channel), row.choices, row.received_at, own_status and word(own_status),
+                        row.own_reasons and word(row.own_reasons), row.hidden_caller, row.serial, row.source,
+                        _STATES[row.status], reasons_from_json(row.reasons), identity, row.code_hash in void))
     return out
 
 
@@ -378,13 +375,6 @@ def active_channels(process: Process, records: Iterable[MergedRecord]) -> tuple[
     return tuple(c for c in CHANNELS if c in offered)
 
 
-def page_counts(store: Store) -> dict[str, int]:
-    counts = {state.value: 0 for state in PageState}
-    for state, n in store.conn.execute("SELECT state, COUNT(*) FROM pages GROUP BY state"):
-        counts[state] = n
-    return counts
-
-
 @contextmanager
 def no_cycle_collection() -> Iterator[None]:
     """Pause the cyclic garbage collector: a million records make millions of small objects
@@ -411,7 +401,7 @@ def _merge_records(store: Store, process: Process, clock: datetime | None) -> Me
     records = [_final(row, reviewed.get(row.record_id)) for row in rows]
     records = _one_counted(records, groups)
     channels = active_channels(process, records)
-    pages = page_counts(store)
+    pages = pages_by_state(store)
     unreadable = 0
     if pages.get(PageState.UNREADABLE.value):
         unreadable = sum(1 for item in review.list_items(store, process) if item.kind == "page")

@@ -18,7 +18,7 @@ from hybrid.codes import normalise_code
 from hybrid.definition import Process
 from hybrid.layout import Layout
 from hybrid.states import MarkState, PageState, Reason, RecordState
-from hybrid.store import Store, now_utc
+from hybrid.store import Store, now_utc, pages, records
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,7 @@ def _classify(store: Store, process: Process, layouts: dict[str, Layout], page: 
         return PageState.REJECTED, (Reason.UNKNOWN_CODE,), code_hash
     if ballot.state == "void":
         return PageState.REJECTED, (Reason.VOID_CODE,), code_hash
-    same_page = store.conn.execute(
-        "SELECT mark_signature FROM pages WHERE code_hash = ? AND ballot_page = ? AND state = ?",
-        (code_hash, page.ballot_page, PageState.IDENTIFIED.value),
-    ).fetchall()
-    if any(sig == page.mark_signature for (sig,) in same_page):
+    if page.mark_signature in pages.identified_signatures(store, code_hash, page.ballot_page):
         return PageState.DUPLICATE, (Reason.RESCAN,), code_hash
     return PageState.IDENTIFIED, tuple(page.reasons), code_hash
 
@@ -132,12 +128,11 @@ def _reading_of(page: ScannedPage, ocr_trusted: bool | None) -> str:
 
 def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page: ScannedPage) -> PageOutcome:
     """Store one page and re-judge its ballot; call inside `store.transaction()`."""
-    existing = store.conn.execute(
-        "SELECT state, reasons, record_id, serial FROM pages WHERE source = ?", (page.source,)
-    ).fetchone()
+    existing = pages.stored_page(store, page.source)
     if existing:
-        return PageOutcome(page.source, PageState(existing[0]), tuple(Reason(r) for r in json.loads(existing[1])),
-                           existing[2], None, existing[3], already_stored=True)
+        reasons = tuple(Reason(r) for r in json.loads(existing.reasons))
+        return PageOutcome(page.source, PageState(existing.state), reasons, existing.record_id, None, existing.serial,
+                           already_stored=True)
     state, reasons, code_hash = _classify(store, process, layouts, page)
     ocr_trusted = None
     if state is PageState.IDENTIFIED and code_hash is not None and page.code_from_ocr:
@@ -146,15 +141,11 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
     if identity is not None:
         identity_votes.lock_identity(store, identity)  # before the audit lock, as every writer does
     serial = store.ballot_by_code_hash(code_hash).serial if (code_hash and state is not PageState.REJECTED) else None
-    store.conn.execute(
-        "INSERT INTO pages (source, input_sha256, page_no, batch, state, reasons, code_hash, serial, ballot_page, "
-        "layout_hash, mark_signature, reading, review_crop, comment_crop, message, received, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (page.source, page.input_sha256, page.page_no, page.batch, state.value,
-         json.dumps([r.value for r in reasons]), code_hash if state is not PageState.REJECTED else None, serial,
-         page.ballot_page, page.layout_hash, page.mark_signature, _reading_of(page, ocr_trusted), page.review_crop,
-         page.comment_crop, page.message, page.received.isoformat(), now_utc()),
-    )
+    pages.add_page(store, pages.NewPage(
+        page.source, page.input_sha256, page.page_no, page.batch, state.value,
+        json.dumps([r.value for r in reasons]), code_hash if state is not PageState.REJECTED else None, serial,
+        page.ballot_page, page.layout_hash, page.mark_signature, _reading_of(page, ocr_trusted), page.review_crop,
+        page.comment_crop, page.message, page.received.isoformat(), now_utc()))
     audit.append(store, "scan_page", {"source": page.source, "state": state.value,
                                       "reasons": [r.value for r in reasons], "serial": serial})
     record_id = record_state = None
@@ -169,59 +160,46 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
     identity = rules.identity_key(process, code_hash, None)
     assert identity is not None
     identity_votes.lock_identity(store, identity)
-    rows = store.conn.execute(
-        "SELECT source, ballot_page, reasons, reading, received, serial FROM pages "
-        "WHERE code_hash = ? AND state = ? ORDER BY created_at, source",
-        (code_hash, PageState.IDENTIFIED.value),
-    ).fetchall()
-    first_per_page: dict[int, tuple] = {}
+    rows = pages.identified_pages(store, code_hash)
+    first_per_page: dict[int, pages.IdentifiedPage] = {}
     photocopy = False
     page_reasons: set[Reason] = set()
     ocr_trusted = True
     for row in rows:
-        if row[1] in first_per_page:
+        if row.ballot_page in first_per_page:
             photocopy = True
             continue
-        first_per_page[row[1]] = row
-        reasons_here = {Reason(r) for r in json.loads(row[2])}
+        first_per_page[row.ballot_page] = row
+        reasons_here = {Reason(r) for r in json.loads(row.reasons)}
         page_reasons |= reasons_here
-        if Reason.CODE_FROM_OCR in reasons_here and not json.loads(row[3]).get("ocr_code_trusted", False):
+        if Reason.CODE_FROM_OCR in reasons_here and not json.loads(row.reading).get("ocr_code_trusted", False):
             ocr_trusted = False
     boxes = tuple(
         rules.MarkedBox(b["question"], b["option"], MarkState(b["state"]))
-        for row in first_per_page.values() for b in json.loads(row[3]).get("boxes", [])
+        for row in first_per_page.values() for b in json.loads(row.reading).get("boxes", [])
     )
     content = frozenset(p.page for p in layout.pages if p.kind != "back")
-    received = min(date.fromisoformat(row[4]) for row in rows)
+    received = min(date.fromisoformat(row.received) for row in rows)
     ballot = rules.PaperBallot(
         pages_expected=len(content), pages_present=frozenset(first_per_page), content_pages=content,
         boxes=boxes, page_reasons=frozenset(page_reasons), photocopy=photocopy, received=received,
         ocr_code_trusted=ocr_trusted,
     )
     decision = rules.decide_paper(process, ballot)
-    first_source, serial = rows[0][0], rows[0][5]
+    first_source, serial = rows[0].source, rows[0].serial
     reasons = json.dumps([r.value for r in decision.reasons])
     choices = json.dumps({q: list(opts) for q, opts in decision.choices.items()}, sort_keys=True)
     now = now_utc()
-    found = store.conn.execute(
-        "SELECT record_id, status, reasons FROM records WHERE channel = 'paper' AND code_hash = ?", (code_hash,)
-    ).fetchone()
+    found = records.paper_record(store, code_hash)
     if found is None:
-        record_id = store.conn.insert(
-            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, updated_at) "
-            "VALUES ('paper', ?, ?, ?, ?, ?, ?, ?, ?)",
-            (code_hash, serial, first_source, received.isoformat(), decision.state.value, reasons, choices, now),
-            returning="record_id",
-        )
+        record_id = records.add_paper_record(store, code_hash, serial, first_source, received.isoformat(),
+                                             decision.state.value, reasons, choices, now)
     else:
-        record_id = found[0]
-        store.conn.execute(
-            "UPDATE records SET status = ?, reasons = ?, choices = ?, received_at = ?, updated_at = ? WHERE record_id = ?",
-            (decision.state.value, reasons, choices, received.isoformat(), now, record_id),
-        )
-    store.conn.execute("UPDATE pages SET record_id = ? WHERE code_hash = ? AND state = ?",
-                       (record_id, code_hash, PageState.IDENTIFIED.value))
-    if found is None or found[1] != decision.state.value or found[2] != reasons:
+        record_id = found.record_id
+        records.update_paper_record(store, record_id, decision.state.value, reasons, choices, received.isoformat(),
+                                    now)
+    pages.link_to_record(store, code_hash, record_id)
+    if found is None or found.status != decision.state.value or found.reasons != reasons:
         audit.append(store, "decision", {"record_id": record_id, "channel": "paper", "serial": serial,
                                          "status": decision.state.value,
                                          "reasons": [r.value for r in decision.reasons]})

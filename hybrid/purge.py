@@ -39,18 +39,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from hybrid import audit, identity_votes
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
-from hybrid.store import Store
+from hybrid.store import Store, purging
+from hybrid.store.purging import PLACEHOLDER_PREFIX, ProviderKind
 from hybrid.workspace import Workspace
 
 Clock = Callable[[], datetime]
-ProviderKind = Literal["message", "call"]  # what `ProviderEraser.delete` deletes
-PLACEHOLDER_PREFIX = "purged-"
-CHUNK = 500  # rows per write transaction
 _ARCHIVED = re.compile(r"^[0-9a-f]{64}\.[A-Za-z0-9]+(\.partial)?$")  # ocr.batch.archive's names
 _CROP = re.compile(r"^[0-9a-f]{16}-p[0-9]+-(review\.png|comment\.png|evidence-[a-z]+-[0-9a-f]{8}\.jpg)$")  # crops of ocr.batch and review.evidence
 
@@ -162,46 +160,26 @@ def _now(clock: Clock | None) -> datetime:
 
 def plan_purge(ws: Workspace, store: Store, *, clock: Clock | None = None) -> PurgePlan:
     """What a purge would delete now; reads only (`hybrid purge --dry-run`)."""
-    conn = store.conn
     process = ws.process
-
-    def count(sql: str) -> int:
-        return int(conn.execute(sql).fetchone()[0])
-
     identities = _phone_identities(store)
     archived, crops, other = _scan_files(ws, store)
+    provider = purging.pending_at_provider(store)
     counts = PurgeCounts(
-        sms_bodies=count("SELECT COUNT(*) FROM sms_messages WHERE body IS NOT NULL"),
-        phone_hashes=sum(count(f"SELECT COUNT(*) FROM {table} WHERE phone_hash IS NOT NULL{extra}")
-                         for table, extra in _PHONE_TABLES),
-        phone_identities=len(identities) if process.identity == "phone" else len(_phone_claims(store)),
+        sms_bodies=purging.sms_bodies(store),
+        phone_hashes=purging.phone_hash_rows(store),
+        phone_identities=len(identities) if process.identity == "phone" else len(purging.claimed_phones(store)),
         scan_files=len(archived),
         crop_files=len(crops),
         scan_bytes=sum(_size(p) for p in (*archived, *crops)),
-        provider_messages=count("SELECT COUNT(*) FROM sms_messages WHERE twilio_deleted = 0"),
-        provider_calls=count("SELECT COUNT(*) FROM voice_calls WHERE twilio_deleted = 0"),
+        provider_messages=provider.messages,
+        provider_calls=provider.calls,
     )
     return PurgePlan(purge_from(process), _now(clock), counts, tuple(other))
 
 
-# Placeholders are not phone hashes: they stay.
-_PHONE_TABLES = (("sms_messages", ""), ("voice_calls", ""),
-                 ("records", f" AND phone_hash NOT LIKE '{PLACEHOLDER_PREFIX}%'"))
-
-
 def _phone_identities(store: Store) -> set[str]:
     """Phone hashes still in records or claims (not placeholders)."""
-    found = {h for (h,) in store.conn.execute(
-        "SELECT DISTINCT phone_hash FROM records WHERE phone_hash IS NOT NULL AND phone_hash NOT LIKE ?",
-        (f"{PLACEHOLDER_PREFIX}%",))}
-    return found | set(_phone_claims(store))
-
-
-def _phone_claims(store: Store) -> list[str]:
-    """The phone hashes of claims keyed `phone:<hash>` (not placeholders)."""
-    rows = store.conn.execute("SELECT identity FROM claims WHERE identity LIKE 'phone:%' AND identity NOT LIKE ?",
-                              (f"phone:{PLACEHOLDER_PREFIX}%",))
-    return [identity.partition(":")[2] for (identity,) in rows]
+    return purging.record_phones(store) | set(purging.claimed_phones(store))
 
 
 def _scan_files(ws: Workspace, store: Store) -> tuple[list[Path], list[Path], list[str]]:
@@ -209,7 +187,7 @@ def _scan_files(ws: Workspace, store: Store) -> tuple[list[Path], list[Path], li
     or by their content-addressed name, crops by ocr.batch's crop names."""
     scans = ws.scans_dir
     archived: dict[Path, None] = {}
-    for (name,) in store.conn.execute("SELECT archived FROM inputs WHERE archived IS NOT NULL"):
+    for name in purging.archived_copies(store):
         path = _inside(ws.root, name, scans)
         if path is not None and path.is_file():
             archived[path] = None
@@ -261,25 +239,22 @@ def purge(ws: Workspace, store: Store, *, clock: Clock | None = None,
             f"the retention period of {process.id} runs until {start.isoformat()} (closes {process.closes.isoformat()} "
             f"+ retention_days {process.retention_days} in {ws.definition_path}); nothing was deleted. "
             "See what would go: hybrid purge --dry-run")
-    bodies = _chunked(store, "sms_messages", "message_sid", "body IS NOT NULL", "body = NULL")
-    hashes = _chunked(store, "sms_messages", "message_sid", "phone_hash IS NOT NULL", "phone_hash = NULL")
-    hashes += _chunked(store, "voice_calls", "call_sid", "phone_hash IS NOT NULL", "phone_hash = NULL")
+    bodies = purging.forget_sms_bodies(store)
+    hashes = purging.forget_provider_phones(store)
     identities = 0
     if process.identity == "phone":
         for phone_hash in sorted(_phone_identities(store)):
             hashes += _replace_phone(store, phone_hash)
             identities += 1
     else:
-        real_hashes = f"phone_hash IS NOT NULL AND phone_hash NOT LIKE '{PLACEHOLDER_PREFIX}%'"
-        hashes += _chunked(store, "records", "record_id", real_hashes, "phone_hash = NULL")
-        for phone_hash in _phone_claims(store):
+        hashes += purging.forget_record_phones(store)
+        for phone_hash in purging.claimed_phones(store):
             _replace_phone(store, phone_hash)
             identities += 1
     scan_files, crop_files, freed, other = _delete_scans(ws, store)
     messages, calls, replies, failures = _delete_at_provider(store, eraser)
     done = PurgeCounts(bodies, hashes, identities, scan_files, crop_files, freed, messages, calls, replies)
-    pending = {kind: int(store.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE twilio_deleted = 0").fetchone()[0])
-               for kind, table in (("message", "sms_messages"), ("call", "voice_calls"))}
+    pending = purging.pending_at_provider(store)
     head = None
     if done.anything:
         body = {"purge_from": start.isoformat(), "sms_bodies": bodies, "phone_hashes": hashes,
@@ -287,24 +262,11 @@ def purge(ws: Workspace, store: Store, *, clock: Clock | None = None,
                 "provider": eraser.name if eraser else None, "provider_messages_deleted": messages,
                 "provider_calls_deleted": calls, "provider_replies_deleted": replies,
                 "provider_failures": len(failures),
-                "provider_pending_messages": pending["message"], "provider_pending_calls": pending["call"]}
+                "provider_pending_messages": pending.messages, "provider_pending_calls": pending.calls}
         with store.transaction():
             head = audit.append(store, "purge", body)
-    return PurgeReport(start, done, pending["message"], pending["call"], tuple(failures),
+    return PurgeReport(start, done, pending.messages, pending.calls, tuple(failures),
                        eraser.name if eraser else None, tuple(other), head)
-
-
-def _chunked(store: Store, table: str, key: str, where: str, assignment: str) -> int:
-    """`UPDATE table SET assignment WHERE where`, CHUNK rows per transaction; rows changed."""
-    changed = 0
-    while True:
-        with store.transaction():
-            cur = store.conn.execute(f"UPDATE {table} SET {assignment} WHERE {key} IN "
-                                     f"(SELECT {key} FROM {table} WHERE {where} LIMIT {CHUNK})")
-            n = cur.rowcount
-        changed += n
-        if n < CHUNK:
-            return changed
 
 
 def _replace_phone(store: Store, phone_hash: str) -> int:
@@ -312,10 +274,7 @@ def _replace_phone(store: Store, phone_hash: str) -> int:
     placeholder = PLACEHOLDER_PREFIX + secrets.token_hex(16)
     with store.transaction():
         identity_votes.lock_identity(store, f"phone:{phone_hash}")  # as every writer of this phone's votes does
-        cur = store.conn.execute("UPDATE records SET phone_hash = ? WHERE phone_hash = ?", (placeholder, phone_hash))
-        store.conn.execute("UPDATE claims SET identity = ? WHERE identity = ?",
-                           (f"phone:{placeholder}", f"phone:{phone_hash}"))
-        return cur.rowcount
+        return purging.rename_phone(store, phone_hash, placeholder)
 
 
 def _delete_scans(ws: Workspace, store: Store) -> tuple[int, int, int, list[str]]:
@@ -326,7 +285,7 @@ def _delete_scans(ws: Workspace, store: Store) -> tuple[int, int, int, list[str]
         freed += _size(path)
         path.unlink(missing_ok=True)
     # A copy that is gone (now or by hand) is no longer archived.
-    _chunked(store, "inputs", "sha256", "archived IS NOT NULL", "archived = NULL")
+    purging.forget_archived_copies(store)
     return len(archived), len(crops), freed, other
 
 
@@ -351,22 +310,22 @@ def _delete_at_provider(store: Store, eraser: ProviderEraser | None
     def result() -> tuple[int, int, int, list[ProviderFailure]]:
         return done["message"], done["call"], done["reply"], failures
 
-    for kind, table, key in (("message", "sms_messages", "message_sid"), ("call", "voice_calls", "call_sid")):
-        sids = [sid for (sid,) in store.conn.execute(
-            f"SELECT {key} FROM {table} WHERE twilio_deleted = 0 ORDER BY {key}").fetchall()]
-        for sid in sids:
+    kinds: tuple[ProviderKind, ...] = ("message", "call")
+    for kind in kinds:
+        for sid in purging.not_deleted_at_provider(store, kind):
             before = done[kind]
             if not delete(kind, sid, kind):
                 return result()
             if done[kind] > before:
                 with store.transaction():
-                    store.conn.execute(f"UPDATE {table} SET twilio_deleted = 1 WHERE {key} = ?", (sid,))
+                    purging.mark_deleted_at_provider(store, kind, sid)
     # A reply goes out when its message arrives: the days of the stored messages, and one more.
-    first, last = store.conn.execute("SELECT MIN(sent_at), MAX(sent_at) FROM sms_messages").fetchone()
-    if first is None:
+    span = purging.sms_sent_span(store)
+    if span is None:
         return result()
     try:
-        replies = eraser.replies(datetime.fromisoformat(first), datetime.fromisoformat(last) + timedelta(days=1))
+        replies = eraser.replies(datetime.fromisoformat(span.first),
+                                 datetime.fromisoformat(span.last) + timedelta(days=1))
     except ProviderDeleteFailed as exc:
         failures.append(ProviderFailure("replies", "", exc.why, exc.message))
         return result()

@@ -23,8 +23,8 @@ from typing import Any
 from hybrid import audit, review
 from hybrid.definition import Process
 from hybrid.purge import purge_from
-from hybrid.states import PageState, RecordState
-from hybrid.store import Store
+from hybrid.states import RecordState
+from hybrid.store import Store, audit_log, counts, pages, records
 
 CHANNELS = ("paper", "sms", "voice")
 
@@ -101,43 +101,34 @@ class ProcessStatus:
 
 def collect(store: Store, process: Process) -> ProcessStatus:
     """The status of `process` from its open store (reads only)."""
-    conn = store.conn
-    batches = []
-    for name, received, envelopes in conn.execute(
-            "SELECT name, received, envelopes FROM batches ORDER BY created_at, name").fetchall():
-        counts = dict(conn.execute("SELECT state, COUNT(*) FROM pages WHERE batch = ? GROUP BY state",
-                                   (name,)).fetchall())
-        batches.append(BatchPages(name, received, envelopes, {s.value: int(counts.get(s.value, 0)) for s in PageState}))
-    all_pages = dict(conn.execute("SELECT state, COUNT(*) FROM pages GROUP BY state").fetchall())
+    batches = tuple(BatchPages(b.name, b.received, b.envelopes, counts.pages_by_state(store, b.name))
+                    for b in pages.batches(store))
 
     reviewed = review.reviewed_decisions(store, process)  # every other record stands as stored
     states = {c: Counter() for c in CHANNELS}
     reasons = {c: Counter() for c in CHANNELS}
-    for record_id, channel, status, stored_reasons in conn.execute(
-            "SELECT record_id, channel, status, reasons FROM records"):
-        decision = reviewed.get(record_id)
+    for row in records.record_statuses(store):
+        decision = reviewed.get(row.record_id)
         if decision is not None and not decision.pending:
             status, why = decision.state.value, [r.value for r in decision.reasons]
         else:
-            why = json.loads(stored_reasons or "[]")
-        states.setdefault(channel, Counter())[status] += 1
-        reasons.setdefault(channel, Counter()).update(why)
-    records = tuple(ChannelRecords(c, {s.value: states[c].get(s.value, 0) for s in RecordState},
-                                   dict(sorted(reasons[c].items()))) for c in states)
+            status, why = row.status, json.loads(row.reasons or "[]")
+        states.setdefault(row.channel, Counter())[status] += 1
+        reasons.setdefault(row.channel, Counter()).update(why)
+    channels = tuple(ChannelRecords(c, {s.value: states[c].get(s.value, 0) for s in RecordState},
+                                    dict(sorted(reasons[c].items()))) for c in states)
 
     items = review.list_items(store, process, include_decided=True)
     waiting = Counter(item.group for item in items if item.needs_person)
     ballots = store.ballot_counts()
-    sms = conn.execute("SELECT COUNT(*), COALESCE(SUM(twilio_deleted), 0) FROM sms_messages").fetchone()
-    calls = conn.execute("SELECT COUNT(*), COALESCE(SUM(twilio_deleted), 0) FROM voice_calls").fetchone()
-    purged = conn.execute("SELECT MAX(at) FROM audit WHERE kind = 'purge'").fetchone()[0]
-    entries = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    sms, calls = counts.sms_messages(store), counts.voice_calls(store)
     return ProcessStatus(
         process_id=process.id, kind=process.kind, identity=process.identity, opens=process.opens.isoformat(),
-        closes=process.closes.isoformat(), purge_from=purge_from(process).isoformat(), last_purge=purged,
-        batches=tuple(batches), pages={s.value: int(all_pages.get(s.value, 0)) for s in PageState}, records=records,
+        closes=process.closes.isoformat(), purge_from=purge_from(process).isoformat(),
+        last_purge=audit_log.last_at(store, "purge"), batches=batches, pages=counts.pages_by_state(store),
+        records=channels,
         ballots={"issued": int(ballots.get("issued", 0)), "void": int(ballots.get("void", 0))},
-        phones=PhoneTraffic(int(sms[0]), int(sms[1]), int(calls[0]), int(calls[1])),
-        review=review.counts(items), review_waiting=dict(waiting), audit_entries=int(entries),
+        phones=PhoneTraffic(sms.stored, sms.deleted_at_provider, calls.stored, calls.deleted_at_provider),
+        review=review.counts(items), review_waiting=dict(waiting), audit_entries=audit_log.count(store),
         audit_head=audit.head(store),
     )

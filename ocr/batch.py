@@ -26,7 +26,7 @@ from hybrid.layout import Layout
 from hybrid.paper_records import BoxScore, PageOutcome, ScannedPage, ingest_page
 from hybrid.rules import BERLIN
 from hybrid.states import PageState, Reason, RecordState
-from hybrid.store import Store, now_utc
+from hybrid.store import Store, now_utc, pages, records
 from hybrid.workspace import Workspace
 from ocr.letter_redaction import redact_letter_pages
 from ocr.page_result import PageKind, PageResult
@@ -161,9 +161,7 @@ def run_scan(
     crops = ws.scans_dir / "crops"
     crops.mkdir(parents=True, exist_ok=True)
     with store.transaction():
-        store.conn.execute(
-            "INSERT INTO batches (name, created_at, received, envelopes) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (name) DO NOTHING", (batch, now_utc(), received.isoformat(), envelopes))
+        pages.add_batch(store, batch, now_utc(), received.isoformat(), envelopes)
     files = discover(paths)
     touched: set[int] = set()
     archived_copies: dict[str, Path] = {}
@@ -176,7 +174,7 @@ def run_scan(
         """A file that yields no page at all is still accounted for, as one rejected page."""
         page = PageInput(path=input_file.path, name=input_file.name, sha256=sha, page_no=1, page_count=1,
                          kind="gray", problem=message)
-        if not store.conn.execute("SELECT 1 FROM pages WHERE source = ?", (page.source,)).fetchone():
+        if not pages.page_stored(store, page.source):
             yield page
         yield _FileDone(sha, 1)
 
@@ -184,20 +182,17 @@ def run_scan(
         nonlocal total, done
         for input_file in files:
             sha = sha256_file(input_file.path)
-            row = store.conn.execute("SELECT complete FROM inputs WHERE sha256 = ?", (sha,)).fetchone()
-            if row and row[0]:
-                report.resumed_pages += store.conn.execute(
-                    "SELECT COUNT(*) FROM pages WHERE input_sha256 = ?", (sha,)).fetchone()[0]
+            complete = pages.input_complete(store, sha)
+            if complete:
+                report.resumed_pages += pages.pages_of_input(store, sha)
                 continue  # every page of this file is already stored
             archived = archive(ws, input_file.path, sha, input_file.kind.value if input_file.kind else None)
             archived_copies[sha] = archived
-            if row is None:
+            if complete is None:
                 with store.transaction():
-                    store.conn.execute(
-                        "INSERT INTO inputs (sha256, name, size, batch, archived, problem, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                        (sha, input_file.name, input_file.size, batch, str(archived.relative_to(ws.root)),
-                         input_file.problem, now_utc()))
+                    pages.add_input(store, pages.NewInput(sha, input_file.name, input_file.size, batch,
+                                                          str(archived.relative_to(ws.root)), input_file.problem,
+                                                          now_utc()))
             if input_file.problem:
                 total += 1
                 yield from whole_file_problem(input_file, sha, input_file.problem)
@@ -211,7 +206,7 @@ def run_scan(
                         progress(done, total)
                     elif page.page_count is None:
                         total += 1
-                    if store.conn.execute("SELECT 1 FROM pages WHERE source = ?", (page.source,)).fetchone():
+                    if pages.page_stored(store, page.source):
                         resumed_inputs.add(sha)
                         report.resumed_pages += 1
                         done += 1
@@ -257,8 +252,7 @@ def run_scan(
                     _forget_letters(store, item.sha256, archived_copies.get(item.sha256),
                                     letter_pages.pop(item.sha256, set()), item.sha256 in resumed_inputs)
                     with store.transaction():
-                        store.conn.execute("UPDATE inputs SET complete = 1, pages = ? WHERE sha256 = ?",
-                                           (item.pages, item.sha256))
+                        pages.complete_input(store, item.sha256, item.pages)
                     continue
                 page, result, problem = item
                 if result is None:
@@ -284,14 +278,12 @@ def _forget_letters(store: Store, sha256: str, archived: Path | None, letters: s
     is marked complete, so a batch killed in between does it on the next run). Only an
     input resumed from an earlier run asks the store for letters read then."""
     if resumed:
-        letters = letters | {n for (n,) in store.conn.execute(
-            "SELECT page_no FROM pages WHERE input_sha256 = ? AND reasons LIKE ?",
-            (sha256, f'%"{Reason.COVER_LETTER.value}"%'))}
+        letters = letters | pages.pages_with_reason(store, sha256, Reason.COVER_LETTER.value)
     if archived is None or not letters:
         return
     if not redact_letter_pages(archived, letters):
         with store.transaction():
-            store.conn.execute("UPDATE inputs SET archived = NULL WHERE sha256 = ?", (sha256,))
+            pages.drop_archived_copy(store, sha256)
 
 
 @dataclass(frozen=True)
@@ -302,18 +294,13 @@ class _FileDone:
 
 def _account(store: Store, report: ScanReport, batch: str, touched: set[int]) -> None:
     """The batch's page accounting and the state of every ballot it touched."""
-    for state, reasons in store.conn.execute("SELECT state, reasons FROM pages WHERE batch = ?", (batch,)):
-        report.pages[PageState(state)] += 1
-        for reason in json.loads(reasons):
+    for page in pages.batch_pages(store, batch):
+        report.pages[PageState(page.state)] += 1
+        for reason in json.loads(page.reasons):
             report.page_reasons[Reason(reason)] += 1
-    records = set(touched) | {r for (r,) in store.conn.execute(
-        "SELECT DISTINCT record_id FROM pages WHERE batch = ? AND record_id IS NOT NULL", (batch,))}
-    for record_id in records:
-        status, reasons = store.conn.execute("SELECT status, reasons FROM records WHERE record_id = ?",
-                                             (record_id,)).fetchone()
-        report.records[RecordState(status)] += 1
-        for reason in json.loads(reasons):
+    for record_id in set(touched) | pages.batch_records(store, batch):
+        record = records.record_status(store, record_id)
+        report.records[RecordState(record.status)] += 1
+        for reason in json.loads(record.reasons):
             report.record_reasons[Reason(reason)] += 1
-    report.ballots_found = store.conn.execute(
-        "SELECT COUNT(DISTINCT serial) FROM pages WHERE batch = ? AND state IN (?, ?) AND serial IS NOT NULL",
-        (batch, PageState.IDENTIFIED.value, PageState.DUPLICATE.value)).fetchone()[0]
+    report.ballots_found = pages.batch_ballots(store, batch)
