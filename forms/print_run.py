@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from hybrid.codes import new_code
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput, StoreProblem
 from hybrid.store import Store, now_utc
+from hybrid.worker_pool import worker_pool
 
 BALLOTS_PER_FILE = 5000
 MANIFEST_FORMAT = "hybrid-print-manifest/1"
@@ -232,13 +231,7 @@ def run_print(
 
 
 def _render_all(jobs: list[_FileJob], workers: int | None) -> Iterator[tuple[Path, int, str]]:
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
-    if workers <= 1:
-        for job in jobs:
-            yield _render_file(job)
-        return
-    # forkserver: workers start from a clean process, never from a parent that holds threads and locks.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with worker_pool(min(workers or os.cpu_count() or 1, len(jobs))) as pool:
         yield from pool.map(_render_file, jobs)
 
 

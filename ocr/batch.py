@@ -10,13 +10,11 @@ and a batch killed half-way resumes without double counting.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
-import signal
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -27,6 +25,7 @@ from hybrid.paper_records import BoxScore, PageOutcome, ScannedPage, ingest_page
 from hybrid.rules import BERLIN
 from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import Store, now_utc, pages, records
+from hybrid.worker_pool import worker_pool
 from hybrid.workspace import Workspace
 from ocr.letter_redaction import redact_letter_pages
 from ocr.page_result import PageKind, PageResult
@@ -62,7 +61,6 @@ class ScanReport:
 def _worker_init(layouts_json: dict[str, str]) -> None:
     import cv2
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract's own threads
     _LAYOUTS.clear()
@@ -239,10 +237,7 @@ def run_scan(
     layouts_json = {h: layout.to_json() for h, layout in layouts.items()}
     in_flight: deque[Future] = deque()
     limit = workers * 4
-    # forkserver: workers start from a clean process, never from a parent that holds threads and locks.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
-                             initargs=(layouts_json,)) as pool:
+    with worker_pool(workers, _worker_init, (layouts_json,)) as pool:
 
         def drain(until: int) -> None:
             while len(in_flight) > until:
