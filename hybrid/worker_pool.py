@@ -57,14 +57,10 @@ def worker_pool(workers: int, initializer: Callable[..., None] | None = None,
     try:
         yield pool
     except BaseException:
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
         pool.shutdown(wait=False, cancel_futures=True)
-        _stop_workers(pool)
+        for process in workers:  # they ignore Ctrl-C: end the ones busy with a job nobody waits for
+            if process.is_alive():
+                process.terminate()
         raise
     pool.shutdown(wait=True)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Workers ignore Ctrl-C: end the ones still busy with a job nobody waits for."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        if process.is_alive():
-            process.terminate()
