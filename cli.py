@@ -965,7 +965,7 @@ def merge(
 
     Example / Beispiel:  hybrid -C mainufer merge -o results/      hybrid -C mainufer merge --final
     """
-    from hybrid.merge_outputs import NotFinal, write_merge
+    from hybrid.results.merge_outputs import NotFinal, write_merge
 
     ws = workspace()
     process = ws.process
@@ -1032,7 +1032,7 @@ def _print_merge(done) -> None:
 
 
 def _print_checklist(process) -> None:
-    from hybrid.consul_checklist import settings_checklist
+    from hybrid.results.consul_checklist import settings_checklist
 
     platform = "Decidim" if process.platform == "decidim" else "CONSUL"
     table = Table(title=f"Check in {platform} before entering / vor dem Eintragen in {platform} prüfen")
@@ -1053,7 +1053,7 @@ def export_cvr(
 
     Example / Beispiel:  hybrid -C mainufer export cvr -o audit/cvr.jsonl
     """
-    from hybrid.merge_outputs import export_cvr as write
+    from hybrid.results.merge_outputs import export_cvr as write
 
     ws = workspace()
     count, head = write(ws.open_store(), ws.process, output)
