@@ -334,7 +334,7 @@ def simulate(
     workspace rejects its ballots.  Example:  hybrid simulate --count 200 --degrade moderate -o deck/
     """
     from forms.print_run import print_for_deck
-    from ocr.simulate_deck import simulate_deck
+    from deck.build import simulate_deck
 
     if count < 1:
         raise InvalidInput("--count must be at least 1")

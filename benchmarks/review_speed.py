@@ -54,7 +54,7 @@ def hybrid(*args: object, env: dict, check: bool = True) -> subprocess.Completed
 
 def scanned_deck(base: Path, count: int, env: dict) -> Path:
     """A simulated tray scanned through `hybrid scan`; the deck folder."""
-    from ocr.simulate_deck import DeckMix, simulate_deck
+    from deck.build import DeckMix, simulate_deck
 
     from forms.print_run import print_for_deck
     from hybrid.definition_file import load_process

@@ -9,7 +9,7 @@ For every tier and example (poll, 2-page budget) it makes one deck with `simulat
 (cli.py, a separate process, default workers) once with this tree and once with the tree
 of REF (default: the merge base with `main`, i.e. the reader before this branch),
 extracted with `git archive` into a temporary folder. Each scanned copy is compared with
-the truth by `ocr.deck_check`. Per row: ballots, ballot positions (printed boxes on the
+the truth by `deck.check`. Per row: ballots, ballot positions (printed boxes on the
 ballots that reached the store), silent errors (counted with other choices than the
 truth's), the share of clean ballots sent to a person, and pages per second of the scan.
 Rows are printed as Markdown and appended to --out as each deck finishes.
@@ -37,8 +37,8 @@ from forms.print_run import print_for_deck  # noqa: E402
 from hybrid.definition_file import load_process  # noqa: E402
 from hybrid.layout import Layout  # noqa: E402
 from hybrid.workspace import Workspace  # noqa: E402
-from ocr.deck_check import check_deck  # noqa: E402
-from ocr.simulate_deck import deck_environment, simulate_deck  # noqa: E402
+from deck.check import check_deck  # noqa: E402
+from deck.build import deck_environment, simulate_deck  # noqa: E402
 
 SEEDS = {"light": 101, "moderate": 102, "heavy": 103, "photo": 104}
 HEADER = ("| tier | example | reader | ballots | positions | silent errors | clean to a person | pages | pages/s |\n"

@@ -123,7 +123,7 @@ def returned_tray(process: Process, deck: Path, *, count: int, seed: int, mix: s
     from forms.print_run import print_for_deck
     from hybrid.workspace import Workspace
     from ocr.batch import run_scan
-    from ocr.simulate_deck import DeckMix, simulate_deck
+    from deck.build import DeckMix, simulate_deck
 
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("HYBRID_DATABASE_URL", raising=False)

@@ -18,8 +18,8 @@ from forms.print_run import print_for_deck
 from hybrid.definition_file import load_process
 from hybrid.workspace import Workspace
 from ocr.batch import run_scan
-from ocr.deck_check import check_deck
-from ocr.simulate_deck import deck_environment, simulate_deck
+from deck.check import check_deck
+from deck.build import deck_environment, simulate_deck
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "hybrid" / "examples"
 

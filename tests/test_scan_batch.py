@@ -27,7 +27,7 @@ from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import STORE_FILE
 from hybrid.workspace import Workspace
 from ocr.batch import run_scan
-from ocr.simulate_deck import simulate_deck
+from deck.build import simulate_deck
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "hybrid" / "examples"

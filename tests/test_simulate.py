@@ -36,9 +36,9 @@ from hybrid.errors import InvalidInput
 from hybrid.layout import Rect
 from hybrid.qr_payload import decode
 from hybrid.states import MarkState, Reason, RecordState
-from ocr import simulate_degrade as degrade
-from ocr import simulate_fill as fill
-from ocr.simulate_deck import CASES, DeckMix, deck_environment, simulated_process_id, simulate_deck
+from deck import degrade
+from deck import fill
+from deck.build import CASES, DeckMix, deck_environment, simulated_process_id, simulate_deck
 
 # Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
 pytestmark = pytest.mark.xdist_group("test_simulate")

@@ -3,9 +3,9 @@
 Staff run it before a real count (does the reader get our ballots right on our
 scanners?), and the accuracy tests use it. `simulate_deck` makes its OWN throwaway
 workspace whose process id ends in `-test` (a live workspace rejects these ballots),
-prints real ballots there, fills them like people do (`simulate_fill`), damages and
-scans or photographs them (`simulate_degrade`) and writes the scans as trays come in
-(`simulate_files`). Deterministic: the same process, count, level, mix and seed give the
+prints real ballots there, fills them like people do (`deck.fill`), damages and
+scans or photographs them (`deck.degrade`) and writes the scans as trays come in
+(`deck.files`). Deterministic: the same process, count, level, mix and seed give the
 same truth and the same file bytes (ballot codes come from the seed too).
 
 Output folder:
@@ -106,10 +106,10 @@ from hybrid.codes import check_digit
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
 from hybrid.layout import Box, Layout, Page, Rect
-from ocr import simulate_degrade as degrade_mod
-from ocr import simulate_files as files_mod
-from ocr.simulate_degrade import LEVELS, PhotoSettings, ScanSettings, SheetDamage
-from ocr.simulate_fill import INKS
+from deck import degrade as degrade_mod
+from deck import files as files_mod
+from deck.degrade import LEVELS, PhotoSettings, ScanSettings, SheetDamage
+from deck.fill import INKS
 
 # The print shop, handed in by the caller (forms.print_run.print_for_deck): called as
 # printer(store, process, lang=, large_print=, count=, out_dir=, code_source=) and returning
@@ -913,7 +913,7 @@ def make_page(job: PageJob) -> tuple[np.ndarray, dict]:
     """One page image as the scanner or phone delivers it, and what was measured on the way."""
     import cv2
 
-    from ocr import simulate_fill as fill
+    from deck import fill
 
     photo = job.photo is not None
     dpi = degrade_mod.photo_page_dpi(job.photo) if photo else job.settings.dpi  # type: ignore[union-attr]
