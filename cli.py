@@ -333,7 +333,6 @@ def simulate(
     Works in its own throwaway workspace whose process id ends in -test, so a live
     workspace rejects its ballots.  Example:  hybrid simulate --count 200 --degrade moderate -o deck/
     """
-    from forms.print_run import print_for_deck
     from deck.build import simulate_deck
 
     if count < 1:
@@ -343,7 +342,7 @@ def simulate(
     if output.exists() and any(output.iterdir()):
         raise InvalidInput(f"{output}: folder is not empty; simulate writes a fresh deck")
     ws = workspace()
-    summary = simulate_deck(ws.process, output, count=count, degrade=degrade, seed=seed, printer=print_for_deck)
+    summary = simulate_deck(ws.process, output, count=count, degrade=degrade, seed=seed)
     console.print(summary.describe() if hasattr(summary, "describe") else str(summary))
 
 

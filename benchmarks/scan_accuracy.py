@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_line  # noqa: E402
 
-from forms.print_run import print_for_deck  # noqa: E402
 from hybrid.definition_file import load_process  # noqa: E402
 from hybrid.layout import Layout  # noqa: E402
 from hybrid.workspace import Workspace  # noqa: E402
@@ -124,8 +123,7 @@ def main() -> None:
                     continue
                 pristine = work / f"{tier}-{example}"
                 simulate_deck(load_process(ROOT / "hybrid" / "examples" / f"{example}.yaml"), pristine, count=count,
-                              degrade=tier, seed=SEEDS[tier] + (0 if example == "poll" else 50),
-                              printer=print_for_deck)
+                              degrade=tier, seed=SEEDS[tier] + (0 if example == "poll" else 50))
                 for reader, tree in trees.items():
                     target = work / f"{tier}-{example}-{reader.replace(' ', '-')}"
                     seconds, pages = scan_copy(pristine, target, tree)
