@@ -333,8 +333,7 @@ def simulate(
     Works in its own throwaway workspace whose process id ends in -test, so a live
     workspace rejects its ballots.  Example:  hybrid simulate --count 200 --degrade moderate -o deck/
     """
-    from forms.print_run import print_for_deck
-    from ocr.simulate_deck import simulate_deck
+    from deck.build import simulate_deck
 
     if count < 1:
         raise InvalidInput("--count must be at least 1")
@@ -343,7 +342,7 @@ def simulate(
     if output.exists() and any(output.iterdir()):
         raise InvalidInput(f"{output}: folder is not empty; simulate writes a fresh deck")
     ws = workspace()
-    summary = simulate_deck(ws.process, output, count=count, degrade=degrade, seed=seed, printer=print_for_deck)
+    summary = simulate_deck(ws.process, output, count=count, degrade=degrade, seed=seed)
     console.print(summary.describe() if hasattr(summary, "describe") else str(summary))
 
 
@@ -965,7 +964,7 @@ def merge(
 
     Example / Beispiel:  hybrid -C mainufer merge -o results/      hybrid -C mainufer merge --final
     """
-    from hybrid.merge_outputs import NotFinal, write_merge
+    from hybrid.results.merge_outputs import NotFinal, write_merge
 
     ws = workspace()
     process = ws.process
@@ -1032,7 +1031,7 @@ def _print_merge(done) -> None:
 
 
 def _print_checklist(process) -> None:
-    from hybrid.consul_checklist import settings_checklist
+    from hybrid.results.consul_checklist import settings_checklist
 
     platform = "Decidim" if process.platform == "decidim" else "CONSUL"
     table = Table(title=f"Check in {platform} before entering / vor dem Eintragen in {platform} prüfen")
@@ -1053,7 +1052,7 @@ def export_cvr(
 
     Example / Beispiel:  hybrid -C mainufer export cvr -o audit/cvr.jsonl
     """
-    from hybrid.merge_outputs import export_cvr as write
+    from hybrid.results.merge_outputs import export_cvr as write
 
     ws = workspace()
     count, head = write(ws.open_store(), ws.process, output)

@@ -14,7 +14,7 @@ decisions), ballots.csv + votes.csv + tally.csv + comments.csv, and consul/. Wit
 (ru_maxrss; the store is built in a child process). Prints a Markdown row for BENCHMARKS.md.
 
 `--compare-workbook FILE` times results.xlsx alone, written by this tree's writer and by
-the `write_results_workbook` of FILE (an earlier version of hybrid/results_workbook.py),
+the `write_results_workbook` of FILE (an earlier version of hybrid/results/workbook.py),
 alternately, three times each on the same merge in one process, so that a machine
 shared with other work slows both alike; prints each run and the medians.
 """
@@ -118,9 +118,9 @@ def build_store(root: Path, kind: str, records: int, seed: int = 1) -> float:
 
 def run(records: int, kind: str, documents: bool, reuse: Path | None = None) -> dict:
     from hybrid import review
-    from hybrid.consul_files import write_consul_folder
+    from hybrid.results.consul_files import write_consul_folder
     from hybrid.merge import merge_records
-    from hybrid.public_files import (BALLOTS_COLUMNS, COMMENTS_COLUMNS, TALLY_COLUMNS, VOTES_COLUMNS, ballots_rows,
+    from hybrid.results.public_files import (BALLOTS_COLUMNS, COMMENTS_COLUMNS, TALLY_COLUMNS, VOTES_COLUMNS, ballots_rows,
                                      comments_rows, tally_rows, votes_rows, write_csv,
                                      write_plain_csv)
 
@@ -162,8 +162,8 @@ def run(records: int, kind: str, documents: bool, reuse: Path | None = None) -> 
     if documents:
         from datetime import datetime, timezone
 
-        from hybrid.report_pdf import write_report
-        from hybrid.results_workbook import write_results_workbook
+        from hybrid.results.report_pdf import write_report
+        from hybrid.results.workbook import write_results_workbook
 
         mark = time.perf_counter()
         write_results_workbook(result, out / "results.xlsx", head="0" * 64)
@@ -185,7 +185,7 @@ def compare_workbooks(work: Path, old_module: Path, rounds: int = 3) -> None:
     import statistics
 
     from hybrid.merge import merge_records, no_cycle_collection
-    from hybrid.results_workbook import write_results_workbook as new_writer
+    from hybrid.results.workbook import write_results_workbook as new_writer
 
     spec = importlib.util.spec_from_file_location("old_results_workbook", old_module)
     assert spec is not None and spec.loader is not None

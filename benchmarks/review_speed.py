@@ -54,14 +54,13 @@ def hybrid(*args: object, env: dict, check: bool = True) -> subprocess.Completed
 
 def scanned_deck(base: Path, count: int, env: dict) -> Path:
     """A simulated tray scanned through `hybrid scan`; the deck folder."""
-    from ocr.simulate_deck import DeckMix, simulate_deck
+    from deck.build import DeckMix, simulate_deck
 
-    from forms.print_run import print_for_deck
     from hybrid.definition_file import load_process
 
     deck = base / "deck"
     simulate_deck(load_process(ROOT / "hybrid" / "examples" / "poll.yaml"), deck, count=count, degrade="light",
-                  seed=5, printer=print_for_deck, mix=DeckMix.parse(SCAN_MIX))
+                  seed=5, mix=DeckMix.parse(SCAN_MIX))
     truth = json.loads((deck / "truth.json").read_text(encoding="utf-8"))
     env["XDG_CONFIG_HOME"] = str(deck / "config")
     hybrid("-C", deck / "workspace", "scan", deck / "scans", "--batch", "tray",

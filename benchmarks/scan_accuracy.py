@@ -9,7 +9,7 @@ For every tier and example (poll, 2-page budget) it makes one deck with `simulat
 (cli.py, a separate process, default workers) once with this tree and once with the tree
 of REF (default: the merge base with `main`, i.e. the reader before this branch),
 extracted with `git archive` into a temporary folder. Each scanned copy is compared with
-the truth by `ocr.deck_check`. Per row: ballots, ballot positions (printed boxes on the
+the truth by `deck.check`. Per row: ballots, ballot positions (printed boxes on the
 ballots that reached the store), silent errors (counted with other choices than the
 truth's), the share of clean ballots sent to a person, and pages per second of the scan.
 Rows are printed as Markdown and appended to --out as each deck finishes.
@@ -33,12 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_line  # noqa: E402
 
-from forms.print_run import print_for_deck  # noqa: E402
 from hybrid.definition_file import load_process  # noqa: E402
 from hybrid.layout import Layout  # noqa: E402
 from hybrid.workspace import Workspace  # noqa: E402
-from ocr.deck_check import check_deck  # noqa: E402
-from ocr.simulate_deck import deck_environment, simulate_deck  # noqa: E402
+from deck.check import check_deck  # noqa: E402
+from deck.build import deck_environment, simulate_deck  # noqa: E402
 
 SEEDS = {"light": 101, "moderate": 102, "heavy": 103, "photo": 104}
 HEADER = ("| tier | example | reader | ballots | positions | silent errors | clean to a person | pages | pages/s |\n"
@@ -124,8 +123,7 @@ def main() -> None:
                     continue
                 pristine = work / f"{tier}-{example}"
                 simulate_deck(load_process(ROOT / "hybrid" / "examples" / f"{example}.yaml"), pristine, count=count,
-                              degrade=tier, seed=SEEDS[tier] + (0 if example == "poll" else 50),
-                              printer=print_for_deck)
+                              degrade=tier, seed=SEEDS[tier] + (0 if example == "poll" else 50))
                 for reader, tree in trees.items():
                     target = work / f"{tier}-{example}-{reader.replace(' ', '-')}"
                     seconds, pages = scan_copy(pristine, target, tree)

@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_line  # noqa: E402
 
-from forms.print_run import PrintRequest, print_for_deck, run_print  # noqa: E402
+from forms.print_run import PrintRequest, run_print  # noqa: E402
 from hybrid.layout import Layout  # noqa: E402
 from hybrid.workspace import Workspace  # noqa: E402
-from ocr.simulate_files import encode_jpeg, write_pdf  # noqa: E402
+from deck.files import encode_jpeg, write_pdf  # noqa: E402
 
 
 
@@ -145,11 +145,10 @@ def main() -> None:
             rows.append((f"{args.big:,}-page 200-DPI PDF (memory)", args.big, result))
             big.unlink()
     if args.photos:
-        from ocr.simulate_deck import simulate_deck
+        from deck.build import simulate_deck
 
         deck = root / "deck"
-        summary = simulate_deck(ws.process, deck, count=args.photos, degrade="photo", seed=7,
-                                printer=print_for_deck)
+        summary = simulate_deck(ws.process, deck, count=args.photos, degrade="photo", seed=7)
         photos = deck / "scans"
         n = sum(1 for p in photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
         deck_ws = Workspace(deck / "workspace")

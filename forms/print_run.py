@@ -282,11 +282,3 @@ def _manifest(process: Process, request: PrintRequest, result: PrintResult) -> d
         ],
         "layout_file": result.layout_path.name if result.layout_path else None,
     }
-
-
-def print_for_deck(store: Store, process: Process, *, lang: str, large_print: bool, count: int, out_dir: Path,
-                   code_source: Callable[[], str]) -> PrintResult:
-    """The print shop for `hybrid simulate`: `ocr` receives this function from the CLI,
-    so paper in and paper out still never import each other."""
-    return run_print(store, process, PrintRequest(count=count, lang=lang, large_print=large_print), out_dir,
-                     workers=1, code_source=code_source)

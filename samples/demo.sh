@@ -42,7 +42,7 @@ RECEIVED=$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["rece
 # Exit code 1 means "done, some ballots wait for a person" (hybrid review list).
 XDG_CONFIG_HOME="$OUT/deck/config" hybrid -C "$OUT/deck/workspace" scan "$OUT/deck/scans" \
   --received "$RECEIVED" --batch tray-1 || [ $? -eq 1 ]
-python -m ocr.deck_check "$OUT/deck"
+python -m deck.check "$OUT/deck"
 XDG_CONFIG_HOME="$OUT/deck/config" hybrid -C "$OUT/deck/workspace" review list || [ $? -eq 1 ]
 
 step "5. Votes by SMS for ballots that did not come back by post: the Twilio webhook on loopback"

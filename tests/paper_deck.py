@@ -120,16 +120,15 @@ def returned_tray(process: Process, deck: Path, *, count: int, seed: int, mix: s
     key (XDG_CONFIG_HOME) and on SQLite, whatever the test's environment says."""
     import pytest
 
-    from forms.print_run import print_for_deck
     from hybrid.workspace import Workspace
     from ocr.batch import run_scan
-    from ocr.simulate_deck import DeckMix, simulate_deck
+    from deck.build import DeckMix, simulate_deck
 
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("HYBRID_DATABASE_URL", raising=False)
         mp.delenv("HYBRID_SECRET", raising=False)
         extra = {} if workers is None else {"workers": workers}
-        simulate_deck(process, deck, count=count, degrade="light", seed=seed, printer=print_for_deck,
+        simulate_deck(process, deck, count=count, degrade="light", seed=seed,
                       mix=DeckMix.parse(mix), **extra)
         truth = json.loads((deck / "truth.json").read_text(encoding="utf-8"))
         mp.setenv("XDG_CONFIG_HOME", str(deck / "config"))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from consul_ballot_sheets import ConsulBudget, consul_budget_for, rails_integer, ruby_split
-from hybrid.consul_checklist import settings_checklist
-from hybrid.merge_outputs import write_merge
+from hybrid.results.consul_checklist import settings_checklist
+from hybrid.results.merge_outputs import write_merge
 from hybrid.states import MarkState
 from paper_deck import Deck
 from test_merge import BUDGET_TEXT, make_deck, text_sms

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from hybrid.definition_file import load_process
 from hybrid.errors import InvalidInput
-from hybrid.merge_outputs import write_merge
+from hybrid.results.merge_outputs import write_merge
 from hybrid.provisional import NOTICE_DECIDIM
 from hybrid.states import MarkState
 from test_merge import BUDGET_TEXT, POLL_TEXT, make_deck, numbers, text_sms

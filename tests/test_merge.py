@@ -19,7 +19,7 @@ from doubles.twilio_double import new_message_sid
 from hybrid import audit, review
 from hybrid.definition_file import load_process
 from hybrid.merge import merge_records
-from hybrid.merge_outputs import write_merge
+from hybrid.results.merge_outputs import write_merge
 from hybrid.review import DecisionRequest
 from hybrid.states import MarkState, Reason, RecordState
 from paper_deck import EXAMPLES, Deck, open_deck

@@ -89,7 +89,7 @@ def test_every_output_is_marked_while_a_review_is_open_and_none_after_final(tmp_
 
 
 def test_a_merge_with_nothing_open_is_still_provisional_until_final(tmp_path: Path):
-    from hybrid.merge_outputs import write_merge
+    from hybrid.results.merge_outputs import write_merge
 
     deck = make_deck(tmp_path)
     serial = deck.issue(1)[0]
@@ -107,7 +107,7 @@ def test_a_merge_with_nothing_open_is_still_provisional_until_final(tmp_path: Pa
 
 
 def test_unreadable_pages_keep_a_merge_from_being_final(tmp_path: Path):
-    from hybrid.merge_outputs import NotFinal, write_merge
+    from hybrid.results.merge_outputs import NotFinal, write_merge
 
     deck = make_deck(tmp_path)
     deck.unreadable()

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from hybrid.consul_files import SHEET_LINES, write_budget_files
+from hybrid.results.consul_files import SHEET_LINES, write_budget_files
 from hybrid.definition_file import load_process
 from hybrid.merge import CHANNELS, MergedRecord, MergeResult, active_channels, booth_counts, tally_of
-from hybrid.public_files import TALLY_COLUMNS, VOTES_COLUMNS, tally_rows, votes_rows, write_csv, write_plain_csv
-from hybrid.results_workbook import safe_cell, write_results_workbook
+from hybrid.results.public_files import TALLY_COLUMNS, VOTES_COLUMNS, tally_rows, votes_rows, write_csv, write_plain_csv
+from hybrid.results.workbook import safe_cell, write_results_workbook
 from hybrid.states import Reason, RecordState
 from paper_deck import EXAMPLES
 

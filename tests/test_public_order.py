@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid import review
-from hybrid.merge_outputs import write_merge
+from hybrid.results.merge_outputs import write_merge
 from hybrid.review import DecisionRequest
 from hybrid.states import MarkState
 from paper_deck import Deck

@@ -16,13 +16,13 @@ import pdfplumber
 import pytest
 from paper_deck import EXAMPLES, open_deck
 
-from hybrid.consul_files import ConsulFiles, write_budget_files
+from hybrid.results.consul_files import ConsulFiles, write_budget_files
 from hybrid.definition_file import load_process, parse_process
-from hybrid.entry_sheet import write_entry_sheet
+from hybrid.results.entry_sheet import write_entry_sheet
 from hybrid.merge import MergedRecord, MergeResult, active_channels, booth_counts, tally_of
-from hybrid.merge_outputs import write_merge
-from hybrid.report_figures import MAX_BARS, report_figures, returns_over_time
-from hybrid.report_pdf import LIMITS_DE, LIMITS_EN, write_report
+from hybrid.results.merge_outputs import write_merge
+from hybrid.results.report_figures import MAX_BARS, report_figures, returns_over_time
+from hybrid.results.report_pdf import LIMITS_DE, LIMITS_EN, write_report
 from hybrid.states import MarkState, Reason, RecordState
 
 # Its module fixtures are built once: all of its tests run on one worker of `-n auto`.

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from forms.print_run import print_for_deck
 from hybrid.definition_file import load_process
 from hybrid.workspace import Workspace
 from ocr.batch import run_scan
-from ocr.deck_check import check_deck
-from ocr.simulate_deck import deck_environment, simulate_deck
+from deck.check import check_deck
+from deck.build import deck_environment, simulate_deck
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "hybrid" / "examples"
 
@@ -39,8 +38,7 @@ DECKS = [
                          ids=[f"{d}-{e}-{n}" for d, e, n, _, _ in DECKS])
 def test_scanned_deck_matches_its_truth(tmp_path, monkeypatch, degrade, example, count, seed, review_limit):
     deck = tmp_path / "deck"
-    simulate_deck(load_process(EXAMPLES / f"{example}.yaml"), deck, count=count, degrade=degrade, seed=seed,
-                  printer=print_for_deck)
+    simulate_deck(load_process(EXAMPLES / f"{example}.yaml"), deck, count=count, degrade=degrade, seed=seed)
     for name, value in deck_environment(deck).items():
         monkeypatch.setenv(name, value)
     ws = Workspace(deck / "workspace")

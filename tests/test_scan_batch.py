@@ -20,14 +20,14 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from forms.print_run import PrintRequest, print_for_deck, run_print
+from forms.print_run import PrintRequest, run_print
 from hybrid.ballot_lifecycle import void_ballots
 from hybrid.definition_file import load_process
 from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import STORE_FILE
 from hybrid.workspace import Workspace
 from ocr.batch import run_scan
-from ocr.simulate_deck import simulate_deck
+from deck.build import simulate_deck
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "hybrid" / "examples"
@@ -82,7 +82,7 @@ def test_a_mixed_tray_is_fully_accounted_for(tmp_path, live, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     # A simulated (test) ballot in a live workspace.
     deck = tmp_path / "deck"
-    simulate_deck(load_process(EXAMPLES / "poll.yaml"), deck, count=1, degrade="light", seed=5, printer=print_for_deck)
+    simulate_deck(load_process(EXAMPLES / "poll.yaml"), deck, count=1, degrade="light", seed=5)
     test_pages = sorted(p for p in (deck / "workspace" / "out").glob("*.pdf"))
     tests = page_images(test_pages[0], tray, "d-test")
     # Bad files: zero bytes, text posing as PNG, a corrupt PDF, a truncated PDF.

@@ -29,16 +29,15 @@ from hypothesis import strategies as st
 from pdfminer.psparser import literal_name
 from PIL import Image
 
-from forms.print_run import print_for_deck
 from hybrid import rules
 from hybrid.definition_file import load_process
 from hybrid.errors import InvalidInput
 from hybrid.layout import Rect
 from hybrid.qr_payload import decode
 from hybrid.states import MarkState, Reason, RecordState
-from ocr import simulate_degrade as degrade
-from ocr import simulate_fill as fill
-from ocr.simulate_deck import CASES, DeckMix, deck_environment, simulated_process_id, simulate_deck
+from deck import degrade
+from deck import fill
+from deck.build import CASES, DeckMix, deck_environment, simulated_process_id, simulate_deck
 
 # Its module fixtures are built once: all of its tests run on one worker of `-n auto`.
 pytestmark = pytest.mark.xdist_group("test_simulate")
@@ -67,7 +66,7 @@ def make_deck(tmp_path_factory, config_home: Path, process, name: str, **kw):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CONFIG_HOME", str(config_home))
         mp.delenv("HYBRID_SECRET", raising=False)
-        summary = simulate_deck(process, out, printer=print_for_deck, **kw)
+        summary = simulate_deck(process, out, **kw)
         assert os.environ["XDG_CONFIG_HOME"] == str(config_home)  # the caller's environment is back
         assert "HYBRID_SECRET" not in os.environ
     return out, summary, json.loads((out / "truth.json").read_text(encoding="utf-8"))
@@ -150,11 +149,11 @@ def test_a_test_process_keeps_its_id_and_long_ids_stay_valid():
 def test_a_non_empty_folder_or_unknown_level_is_refused(tmp_path: Path):
     (tmp_path / "old.txt").write_text("x")
     with pytest.raises(InvalidInput, match="not empty"):
-        simulate_deck(POLL, tmp_path, count=2, degrade="light", seed=1, printer=print_for_deck)
+        simulate_deck(POLL, tmp_path, count=2, degrade="light", seed=1)
     with pytest.raises(InvalidInput, match="--degrade"):
-        simulate_deck(POLL, tmp_path / "new", count=2, degrade="awful", seed=1, printer=print_for_deck)
+        simulate_deck(POLL, tmp_path / "new", count=2, degrade="awful", seed=1)
     with pytest.raises(InvalidInput, match="--count"):
-        simulate_deck(POLL, tmp_path / "new", count=0, degrade="light", seed=1, printer=print_for_deck)
+        simulate_deck(POLL, tmp_path / "new", count=0, degrade="light", seed=1)
 
 
 def test_mix_is_read_from_the_command_line_form():

@@ -24,7 +24,7 @@ import numpy as np
 from hybrid.merge import CHANNELS, MergedRecord, MergeResult
 from hybrid.review import ConfirmedComment
 from hybrid.states import Reason, RecordState
-from hybrid.tally_texts import tally_texts
+from hybrid.results.tally_texts import tally_texts
 
 BALLOTS_COLUMNS = ("record_id", "channel", "serial", "source", "received_at", "status", "reasons")
 VOTES_COLUMNS = ("ballot_key", "channel", "question", "option")

@@ -23,12 +23,12 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, KeepTogether, PageBreak, SimpleDocTemplate, Spacer
 
-from hybrid.consul_files import ConsulFiles
+from hybrid.results.consul_files import ConsulFiles
 from hybrid.merge import MergeResult, TallyRow
 from hybrid.provisional import Provisional
-from hybrid.report_charts import option_bars, returns_bars
-from hybrid.report_figures import MAX_BARS, ReportFigures, report_figures, returns_over_time, window_days
-from hybrid.report_labels import (
+from hybrid.results.report_charts import option_bars, returns_bars
+from hybrid.results.report_figures import MAX_BARS, ReportFigures, report_figures, returns_over_time, window_days
+from hybrid.results.report_labels import (
     CHANNEL_DE,
     LEFT_OUT_DE,
     PAGE_STATE_DE,
@@ -41,7 +41,7 @@ from hybrid.report_labels import (
     number,
     percent,
 )
-from hybrid.report_layout import (
+from hybrid.results.report_layout import (
     FRAME_W,
     GREY,
     MARGIN,
@@ -449,7 +449,7 @@ def _consul_totals(result: MergeResult, consul: ConsulFiles, styles: Styles) -> 
 
 
 def _decidim_totals(result: MergeResult, styles: Styles) -> list:
-    from hybrid.decidim_files import import_rows
+    from hybrid.results.decidim_files import import_rows
 
     story: list = heading(styles, "Zahlen für Decidim", "Decidim: what staff import")
     if result.process.kind == "poll":

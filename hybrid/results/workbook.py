@@ -25,8 +25,8 @@ from pathlib import Path
 from xlsxwriter import Workbook
 
 from hybrid.merge import CHANNELS, MergeResult
-from hybrid.report_labels import CHANNEL_DE, PAGE_STATE_DE, REASON_DE, RECORD_STATE_DE
-from hybrid.tally_texts import tally_texts
+from hybrid.results.report_labels import CHANNEL_DE, PAGE_STATE_DE, REASON_DE, RECORD_STATE_DE
+from hybrid.results.tally_texts import tally_texts
 
 EXCEL_ROWS = 1_048_576  # rows per sheet, the header included
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybrid.consul_readme import readme_text
+from hybrid.results.consul_readme import readme_text
 from hybrid.definition import Budget, Option, Process, Question
 from hybrid.merge import BOOTHS, MergedRecord, MergeResult
 from hybrid.provisional import Provisional, file_name
-from hybrid.public_files import shuffled, write_csv
+from hybrid.results.public_files import shuffled, write_csv
 from hybrid.states import RecordState
 
 SHEET_LINES = 250

@@ -12,7 +12,7 @@ with its line count and a tick box "eingefügt am … von …", under the warnin
 paste a file twice; what was left out, and why.
 
 The first page is the checklist of CONSUL's settings that must match
-(`hybrid.consul_checklist`), with hybrid's values and a tick box each. While the merge
+(`hybrid.results.consul_checklist`), with hybrid's values and a tick box each. While the merge
 is provisional every page carries the notice in a red band and "VORLÄUFIG" across it.
 """
 
@@ -27,12 +27,12 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from hybrid.consul_checklist import settings_checklist
-from hybrid.consul_files import LEFT_OUT_REASONS, ConsulFiles, SheetFile, consul_ordered, consul_title
+from hybrid.results.consul_checklist import settings_checklist
+from hybrid.results.consul_files import LEFT_OUT_REASONS, ConsulFiles, SheetFile, consul_ordered, consul_title
 from hybrid.merge import BOOTHS, BoothCount, MergeResult
 from hybrid.provisional import Provisional
-from hybrid.report_labels import LEFT_OUT_DE, label, number
-from hybrid.report_layout import (
+from hybrid.results.report_labels import LEFT_OUT_DE, label, number
+from hybrid.results.report_layout import (
     FRAME_W,
     GREY,
     MARGIN,

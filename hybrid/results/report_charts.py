@@ -15,8 +15,8 @@ from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from hybrid.report_labels import CHANNEL_DE, number
-from hybrid.report_layout import CHANNEL_COLOURS, GREY, SANS, SANS_BOLD, register_fonts, shorten
+from hybrid.results.report_labels import CHANNEL_DE, number
+from hybrid.results.report_layout import CHANNEL_COLOURS, GREY, SANS, SANS_BOLD, register_fonts, shorten
 
 LABEL_PT = 7.5
 ROW_PT = 21  # one option: two lines of label and a bar

@@ -23,12 +23,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hybrid import audit, review
-from hybrid.consul_files import ConsulFiles, write_consul_folder
-from hybrid.decidim_files import write_decidim_folder
+from hybrid.results.consul_files import ConsulFiles, write_consul_folder
+from hybrid.results.decidim_files import write_decidim_folder
 from hybrid.definition import Process
 from hybrid.merge import MergeResult, merge_records, no_cycle_collection
 from hybrid.provisional import NOTICE_CONSUL, NOTICE_DECIDIM, Provisional
-from hybrid.public_files import (
+from hybrid.results.public_files import (
     BALLOTS_COLUMNS,
     COMMENTS_COLUMNS,
     TALLY_COLUMNS,
@@ -41,7 +41,7 @@ from hybrid.public_files import (
     write_plain_csv,
     write_cvr,
 )
-from hybrid.results_workbook import write_results_workbook
+from hybrid.results.workbook import write_results_workbook
 from hybrid.store import Store
 
 
@@ -134,13 +134,13 @@ def _write_merge(store: Store, process: Process, folder: Path, now: datetime, fi
     csv_file("tally.csv", TALLY_COLUMNS, tally_rows(result))
     csv_file("comments.csv", COMMENTS_COLUMNS, comments_rows(review.confirmed_comments(store)))
     _clear_old_files(folder)
-    from hybrid.report_pdf import write_report  # reportlab: only where PDFs are made
+    from hybrid.results.report_pdf import write_report  # reportlab: only where PDFs are made
 
     consul: ConsulFiles | None = None
     if process.platform == "decidim":
         written += write_decidim_folder(result, folder / "decidim", provisional)
     else:
-        from hybrid.entry_sheet import write_entry_sheet
+        from hybrid.results.entry_sheet import write_entry_sheet
 
         consul_dir = folder / "consul"
         consul = write_consul_folder(result, consul_dir, provisional)

@@ -3,9 +3,9 @@
 Staff run it before a real count (does the reader get our ballots right on our
 scanners?), and the accuracy tests use it. `simulate_deck` makes its OWN throwaway
 workspace whose process id ends in `-test` (a live workspace rejects these ballots),
-prints real ballots there, fills them like people do (`simulate_fill`), damages and
-scans or photographs them (`simulate_degrade`) and writes the scans as trays come in
-(`simulate_files`). Deterministic: the same process, count, level, mix and seed give the
+prints real ballots there, fills them like people do (`deck.fill`), damages and
+scans or photographs them (`deck.degrade`) and writes the scans as trays come in
+(`deck.files`). Deterministic: the same process, count, level, mix and seed give the
 same truth and the same file bytes (ballot codes come from the seed too).
 
 Output folder:
@@ -54,7 +54,7 @@ truth.json (format "hybrid-simulated-deck/1"):
      "expected_reasons": {"overvote": n, …},
      "expected_tally": {"q1": {"a": 12, "b": 0, …}, …}}
 
-Rules of the truth (the deck's own oracle; `hybrid.rules` must agree):
+Rules of the truth (`expected_record` asks `hybrid.rules`; what it decides, in words):
 - A mark's `expect` is the MarkState a person sees: marked (cross, tick, scribble),
   marginal (faint pencil), cancelled (box filled), or "outside" (ink in the 1–4 mm ring
   of an empty box: circle around it, tick beside it). `ink_share` / `ring_share` are
@@ -86,7 +86,6 @@ import json
 import math
 import multiprocessing
 import os
-import re
 import secrets
 import signal
 import time
@@ -102,19 +101,17 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from deck import degrade as degrade_mod
+from deck import files as files_mod
+from deck.degrade import LEVELS, PhotoSettings, ScanSettings, SheetDamage
+from deck.fill import INKS
+from forms.print_run import PrintRequest, run_print
+from hybrid import rules
 from hybrid.codes import check_digit
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
 from hybrid.layout import Box, Layout, Page, Rect
-from ocr import simulate_degrade as degrade_mod
-from ocr import simulate_files as files_mod
-from ocr.simulate_degrade import LEVELS, PhotoSettings, ScanSettings, SheetDamage
-from ocr.simulate_fill import INKS
-
-# The print shop, handed in by the caller (forms.print_run.print_for_deck): called as
-# printer(store, process, lang=, large_print=, count=, out_dir=, code_source=) and returning
-# a print result with .layout_path and .files (.path, .first_serial, .last_serial).
-Printer = Callable[..., object]
+from hybrid.states import MarkState, Reason, RecordState
 
 DECK_FORMAT = "hybrid-simulated-deck/1"
 SCAN_ORDER = "files in name order, pages in file order (1-based index)"
@@ -352,60 +349,45 @@ def _write_definition(process: Process, path: Path) -> None:
         raise InvalidInput(f"{path}: the test definition does not read back as written")
 
 
-def _seeded_codes(rng: np.random.Generator) -> Callable[[], str]:
-    """Ballot codes from the deck's seed, so a deck is reproducible to the byte.
-    (A test deck's codes are in its truth anyway.)"""
+class _SeededCodes:
+    """Ballot codes from the deck's seed, so a deck is reproducible to the byte; it keeps
+    the codes it handed out (a test deck's codes are in its truth anyway).
 
-    def code() -> str:
-        body = str(int(rng.integers(1, 10))) + "".join(str(int(d)) for d in rng.integers(0, 10, 10))
-        return body + check_digit(body)
+    Never the same code twice: the deck's store holds only these codes, so the print run
+    issues every code it is handed, in serial order."""
 
-    return code
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self.handed_out: list[str] = []
+        self._seen: set[str] = set()
+
+    def __call__(self) -> str:
+        while True:
+            body = str(int(self._rng.integers(1, 10))) + "".join(str(int(d)) for d in self._rng.integers(0, 10, 10))
+            code = body + check_digit(body)
+            if code not in self._seen:
+                self._seen.add(code)
+                self.handed_out.append(code)
+                return code
 
 
-def _print(store, process: Process, variants: list[tuple[str, bool, int]], out: Path, rng: np.random.Generator,
-           printer: Printer):
+def _print(store, process: Process, variants: list[tuple[str, bool, int]], out: Path, rng: np.random.Generator):
     """Print each variant's ballots like the print shop does; returns
-    [(lang, large, layout, [(serial, code, pdf, first page index)])].
-
-    `printer` is the print shop (forms.print_run.print_for_deck, handed in by the CLI):
-    ocr and forms meet only through data, never by import."""
+    [(lang, large, layout, [(serial, code, pdf, first page index)])]."""
     printed = []
-    codes = _seeded_codes(rng)
+    codes = _SeededCodes(rng)
     for lang, large, count in variants:
-        result = printer(store, process, lang=lang, large_print=large, count=count, out_dir=out,
-                         code_source=codes)
+        issued = len(codes.handed_out)
+        result = run_print(store, process, PrintRequest(count=count, lang=lang, large_print=large), out,
+                           workers=1, code_source=codes)
+        run_codes = iter(codes.handed_out[issued:])  # codes[j] went to serial first + j
         layout = Layout.from_json(result.layout_path.read_text(encoding="utf-8"))  # type: ignore[union-attr]
         ballots = []
         for printed_file in result.files:
-            file_codes = _codes_in(printed_file.path, len(layout.pages))
             for i, serial in enumerate(range(printed_file.first_serial, printed_file.last_serial + 1)):
-                ballots.append((serial, file_codes[i], printed_file.path, i * len(layout.pages)))
+                ballots.append((serial, next(run_codes), printed_file.path, i * len(layout.pages)))
         printed.append((lang, large, layout, ballots))
     return printed
-
-
-def _codes_in(pdf_path: Path, pages_per_ballot: int) -> list[str]:
-    """The code of each ballot in a printed PDF, read from the PDF's own text."""
-    import pypdfium2 as pdfium
-
-    from hybrid.codes import normalise_code
-
-    pdf = pdfium.PdfDocument(str(pdf_path))
-    try:
-        codes = []
-        for index in range(0, len(pdf), pages_per_ballot):
-            page = pdf[index]
-            text = page.get_textpage().get_text_range()
-            found = [normalise_code(t) for t in _code_groups(text)]
-            codes.append(next(c for c in found if c))
-        return codes
-    finally:
-        pdf.close()
-
-
-def _code_groups(text: str) -> list[str]:
-    return re.findall(r"\d{4} \d{4} \d{4}", text)
 
 
 # -- planning ballots ----------------------------------------------------------------------------
@@ -628,60 +610,41 @@ def _applicable(case: str, planner: _Planner, level: str) -> bool:
 # -- the oracle ------------------------------------------------------------------------------------
 
 
-def judge(process: Process, marks: tuple[Mark, ...] | list[Mark]) -> tuple[dict[str, list[str]], set[str]]:
-    """What a careful person concludes from the marks of one sheet: choices and doubts."""
-    order = {(it.question, it.option): it.number for it in process.items()}
-    marked: dict[str, list[str]] = {}
-    cancelled: set[str] = set()
-    reasons: set[str] = set()
-    for m in marks:
-        if m.expect == "marked":
-            marked.setdefault(m.question, []).append(m.option)
-        elif m.expect == "cancelled":
-            cancelled.add(m.question)
-        elif m.expect == "marginal":
-            reasons.add("marginal_mark")
-        elif m.expect == "outside":
-            reasons.add("mark_outside_box")
-    reasons |= {"cancelled_only" for q in cancelled if not marked.get(q)}
-    if process.kind == "poll":
-        for q in process.questions:
-            if len(marked.get(q.id, [])) > q.max_choices:
-                reasons.add("overvote")
-    else:
-        b = process.budget
-        assert b is not None
-        chosen = marked.get("budget", [])
-        prices = {i.id: i.price for i in b.investments}
-        if b.voting_style == "knapsack" and sum(prices[i] for i in chosen) > b.heading.amount:
-            reasons.add("over_budget")
-        if b.voting_style == "approval" and len(chosen) > (b.max_lines or 0):
-            reasons.add("overvote")
-    choices = {q: sorted(set(v), key=lambda o: order[(q, o)]) for q, v in marked.items() if v}
-    return choices, reasons
+# What a careful person sees in each kind of mark; ink beside a box is a page doubt, not a box state.
+_MARK_STATES = {"marked": MarkState.MARKED, "marginal": MarkState.MARGINAL, "cancelled": MarkState.CANCELLED}
 
 
 def expected_record(process: Process, ballot: BallotPlan) -> dict:
+    """What the ballot must count as, decided by `hybrid.rules` from what is on the paper.
+
+    The rules never see no_code (that ballot has no record until a person identifies its
+    page), and a review ballot whose QR alone was lost lists code_from_ocr beside its doubts."""
     original = ballot.sheets[0]
-    choices, reasons = judge(process, original.marks)
-    if len(ballot.sheets) > 1:
-        reasons.add("photocopy")
-    if ballot.missing_pages:
-        reasons.add("missing_page")
-    if original.blackout == "all":
-        reasons.add("no_code")
+    page_reasons = set()
+    if any(m.expect == "outside" for m in original.marks):
+        page_reasons.add(Reason.MARK_OUTSIDE_BOX)
     if ballot.feed_slip_page is not None:
-        reasons.add("doubtful_geometry")
-    # Only the QR is blacked out: code, serial and layout id stay printed, so the OCR-read
-    # code passes every check (hybrid.rules.ocr_code_trusted) and is information, not a doubt.
-    information = ["code_from_ocr"] if original.blackout == "qr" else []
-    if original.blackout == "qr_layout":  # the layout id is gone too: a person confirms the code
-        reasons.add("code_from_ocr")
-    if reasons:
-        return {"status": "review", "reasons": sorted(reasons | set(information)), "choices": choices}
-    if not choices:
-        return {"status": "counted", "reasons": sorted(["blank_ballot"] + information), "choices": {}}
-    return {"status": "counted", "reasons": information, "choices": choices}
+        page_reasons.add(Reason.DOUBTFUL_GEOMETRY)
+    # QR lost, code printed: the OCR-read code passes every check (rules.ocr_code_trusted)
+    # unless the layout id is blacked out too ("qr_layout": a person confirms the code).
+    if original.blackout in ("qr", "qr_layout"):
+        page_reasons.add(Reason.CODE_FROM_OCR)
+    content = frozenset(ballot.content_pages)
+    decision = rules.decide_paper(process, rules.PaperBallot(
+        pages_expected=len(content), pages_present=content - set(ballot.missing_pages), content_pages=content,
+        boxes=tuple(rules.MarkedBox(m.question, m.option, _MARK_STATES[m.expect])
+                    for m in original.marks if m.expect in _MARK_STATES),
+        page_reasons=frozenset(page_reasons), photocopy=len(ballot.sheets) > 1,
+        ocr_code_trusted=original.blackout == "qr"))
+    reasons = {r.value for r in decision.reasons}
+    choices = {q: list(options) for q, options in decision.choices.items()}
+    if original.blackout == "all":
+        doubts = reasons if decision.state is RecordState.REVIEW else set()
+        return {"status": "review", "reasons": sorted(doubts | {"no_code"}), "choices": choices}
+    if decision.state is RecordState.REVIEW:
+        information = {"code_from_ocr"} if original.blackout == "qr" else set()
+        return {"status": "review", "reasons": sorted(reasons | information), "choices": choices}
+    return {"status": "counted", "reasons": [r.value for r in decision.reasons], "choices": choices}
 
 
 # -- planning the trays ------------------------------------------------------------------------------
@@ -913,7 +876,7 @@ def make_page(job: PageJob) -> tuple[np.ndarray, dict]:
     """One page image as the scanner or phone delivers it, and what was measured on the way."""
     import cv2
 
-    from ocr import simulate_fill as fill
+    from deck import fill
 
     photo = job.photo is not None
     dpi = degrade_mod.photo_page_dpi(job.photo) if photo else job.settings.dpi  # type: ignore[union-attr]
@@ -1064,7 +1027,7 @@ def _received(process: Process) -> date:
     return min(opens + timedelta(days=7), closes)
 
 
-def simulate_deck(process: Process, out_dir: Path, count: int, degrade: str, seed: int, *, printer: Printer,
+def simulate_deck(process: Process, out_dir: Path, count: int, degrade: str, seed: int, *,
                   mix: DeckMix | None = None, workers: int | None = None,
                   progress: Callable[[int, int], None] = lambda done, total: None) -> DeckSummary:
     """Make a test deck of `count` ballots in `out_dir` (see the module docstring).
@@ -1092,7 +1055,7 @@ def simulate_deck(process: Process, out_dir: Path, count: int, degrade: str, see
         store = Store.open(ws_dir, test.id, create=True)
         try:
             variants = _variants(test, count, mix, rng)
-            printed = _print(store, test, variants, ws_dir / "out", np.random.default_rng([seed, 7]), printer)
+            printed = _print(store, test, variants, ws_dir / "out", np.random.default_rng([seed, 7]))
         finally:
             store.close()
 

@@ -26,7 +26,7 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 
 from hybrid.errors import ToolMissing
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "forms" / "fonts"
+FONT_DIR = Path(__file__).resolve().parents[2] / "forms" / "fonts"
 SANS, SANS_BOLD, MONO = "ReportSans", "ReportSans-Bold", "ReportMono"
 _FILES = {SANS: "DejaVuSans.ttf", SANS_BOLD: "DejaVuSans-Bold.ttf", MONO: "DejaVuSansMono-Bold.ttf"}
 

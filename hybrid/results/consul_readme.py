@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hybrid.consul_checklist import settings_checklist
+from hybrid.results.consul_checklist import settings_checklist
 from hybrid.merge import MergeResult
 from hybrid.provisional import Provisional
 
 if TYPE_CHECKING:
-    from hybrid.consul_files import ConsulFiles
+    from hybrid.results.consul_files import ConsulFiles
 
 _POLL_DE = """\
 So tragen Sie die Ergebnisse in CONSUL ein (Abstimmung {poll})
@@ -128,7 +128,7 @@ def provisional_text(provisional: Provisional) -> str:
 
 
 def readme_text(result: MergeResult, files: ConsulFiles, provisional: Provisional | None = None) -> str:
-    from hybrid.consul_files import LEFT_OUT_REASONS
+    from hybrid.results.consul_files import LEFT_OUT_REASONS
 
     process = result.process
     booths = ", ".join(f'"{b.booth}"' for b in result.booths)

@@ -94,12 +94,12 @@ def check_deck(store: Store, deck: Path) -> DeckCheck:
 
 
 def main() -> None:
-    """`python -m ocr.deck_check DECK`: how a scanned test deck compares with its truth."""
+    """`python -m deck.check DECK`: how a scanned test deck compares with its truth."""
     import os
     import sys
 
     from hybrid.workspace import Workspace
-    from ocr.simulate_deck import deck_environment
+    from deck.build import deck_environment
 
     deck = Path(sys.argv[1])
     os.environ.update(deck_environment(deck))
