@@ -84,14 +84,11 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
 import secrets
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, timedelta
@@ -112,6 +109,7 @@ from hybrid.definition import Process
 from hybrid.errors import InvalidInput
 from hybrid.layout import Box, Layout, Page, Rect
 from hybrid.states import MarkState, Reason, RecordState
+from hybrid.worker_pool import worker_pool
 
 DECK_FORMAT = "hybrid-simulated-deck/1"
 SCAN_ORDER = "files in name order, pages in file order (1-based index)"
@@ -846,7 +844,6 @@ _PDFS: dict[str, object] = {}
 def _worker_init() -> None:
     import cv2
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cv2.setNumThreads(1)
 
 
@@ -977,16 +974,7 @@ def _run(jobs: list[FileJob], workers: int, progress: Callable[[int, int], None]
     total = sum(len(j.pages) for j in jobs)
     done = 0
     results: list[list[dict]] = []
-    if workers <= 1:
-        for job in jobs:
-            results.append(make_file(job))
-            done += len(job.pages)
-            progress(done, total)
-        return results
-    # forkserver: workers start from a clean process, never from a copy of a caller whose
-    # OpenCV thread pool is busy (a fork then can deadlock inside cv2).
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, mp_context=context) as pool:
+    with worker_pool(workers, _worker_init) as pool:
         # Biggest trays first, so no worker is left with a long tray at the end; results in order.
         biggest_first = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].pages))
         futures = {i: pool.submit(make_file, jobs[i]) for i in biggest_first}

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from hybrid.states import PageState, RecordState
 from hybrid.store import Store
+from hybrid.store import pages as store_pages
+from hybrid.store import records as store_records
 from ocr.page_source import sha256_file
 
 
@@ -50,9 +52,8 @@ def check_deck(store: Store, deck: Path) -> DeckCheck:
     sha_of = {p.name: sha256_file(p) for p in scans.iterdir() if p.is_file()}
     result = DeckCheck()
     records = {
-        serial: (RecordState(status), _choices(json.loads(choices)))
-        for serial, status, choices in store.conn.execute(
-            "SELECT serial, status, choices FROM records WHERE channel = 'paper'")
+        outcome.serial: (RecordState(outcome.status), _choices(json.loads(outcome.choices)))
+        for outcome in store_records.paper_outcomes(store)
     }
     for ballot in truth["ballots"]:
         expected = ballot["expected"]
@@ -78,9 +79,7 @@ def check_deck(store: Store, deck: Path) -> DeckCheck:
                 result.miscounted.append(f"{name}: counted {choices}, truth {expected['status']} {want or intent}")
         elif expected["status"] == RecordState.COUNTED.value and state is RecordState.REVIEW:
             result.clean_sent_to_review.append(name)
-    stored = {
-        source: state for source, state in store.conn.execute("SELECT source, state FROM pages")
-    }
+    stored = store_pages.state_by_source(store)
     result.pages_in_store = len(stored)
     for page in truth["pages"]:
         result.pages_in_truth += 1

@@ -5,9 +5,9 @@ A caller may rely on:
   worker it is a pool of processes started by forkserver (never a copy of a parent that
   holds threads and locks: a fork can deadlock inside OpenCV); each worker ignores Ctrl-C
   (the parent decides when to stop) and runs `initializer(*initargs)` once.
-- With one worker (or fewer) the jobs run in the caller's own process, one at a time, as
-  they are submitted: no process is started, `initializer` runs once in the caller, and
-  Ctrl-C interrupts the job that is running.
+- With one worker (or fewer) the jobs run in the caller's own process, one at a time, when
+  their result is first asked for (so a progress bar moves with them): no process is
+  started, `initializer` runs once in the caller, and Ctrl-C interrupts the running job.
 - Leaving the block normally waits for every job; leaving it by an exception (Ctrl-C
   included) cancels the jobs not yet started and stops the workers.
 """
@@ -22,16 +22,36 @@ from contextlib import contextmanager
 from typing import Any
 
 
+class _Deferred(Future):
+    """A job of the in-process executor: it runs when its result is first asked for."""
+
+    def __init__(self, job: Callable[[], Any]) -> None:
+        super().__init__()
+        self._job: Callable[[], Any] | None = job
+
+    def _run(self) -> None:
+        job, self._job = self._job, None
+        if job is None:
+            return
+        try:
+            self.set_result(job())
+        except Exception as exc:  # Ctrl-C and SystemExit are not a job's result: they stop the caller
+            self.set_exception(exc)
+
+    def result(self, timeout: float | None = None) -> Any:
+        self._run()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._run()
+        return super().exception(timeout)
+
+
 class InProcessExecutor(Executor):
-    """Runs each job when it is submitted, in this process; `map` yields as it goes."""
+    """Runs each job in this process when its result is asked for; `map` yields as it goes."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # Ctrl-C and SystemExit are not a job's result: they stop the caller
-            future.set_exception(exc)
-        return future
+        return _Deferred(lambda: fn(*args, **kwargs))
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], timeout: float | None = None,
             chunksize: int = 1) -> Iterator[Any]:

@@ -42,6 +42,18 @@ def test_one_worker_runs_every_job_here_in_order_and_starts_once() -> None:
     assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN
 
 
+def test_one_worker_runs_a_job_when_its_result_is_asked_for() -> None:
+    _STARTED.clear()
+    with worker_pool(1) as pool:
+        later = pool.submit(_remember, "second")
+        sooner = pool.submit(_remember, "first")
+        assert _STARTED == []
+        sooner.result()
+        later.result()
+        later.result()
+    assert _STARTED == ["first", "second"]
+
+
 def test_one_worker_gives_a_jobs_error_through_its_future() -> None:
     with worker_pool(1) as pool:
         future = pool.submit(_fails, 3)

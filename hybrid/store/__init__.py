@@ -2,7 +2,13 @@
 
 `hub` opens a store (engine, key, migrations) and holds the ballots and layouts;
 `schema` is the DDL and its migrations; `engines` the SQLite and PostgreSQL connections.
-Everything else in hybrid asks the store through these modules' functions and methods.
+One module per table family holds the rest, each function taking the open `Store` first
+and returning typed rows (frozen dataclasses; named tuples where a merge reads millions):
+`pages` (batches, inputs, pages), `records` (records, code claims, void codes),
+`audit_log` (the chain's rows; `hybrid.audit` seals and verifies), `counts` (what status
+and merge count), `purging`, `review` (items, decisions, reviewers), `messages` (SMS),
+`calls` (voice), `limits` (wrong codes, alarms) and `gateway` (the SMS gateway's events
+and outbox). Nothing outside this package writes SQL.
 """
 
 from hybrid.store.engines import worth_retrying

@@ -197,3 +197,8 @@ def batch_ballots(store: Store, batch: str) -> int:
     return int(store.conn.execute(
         "SELECT COUNT(DISTINCT serial) FROM pages WHERE batch = ? AND state IN (?, ?) AND serial IS NOT NULL",
         (batch, PageState.IDENTIFIED.value, PageState.DUPLICATE.value)).fetchone()[0])
+
+
+def state_by_source(store: Store) -> dict[str, str]:
+    """Every stored page's state by its source (file and page)."""
+    return dict(store.conn.execute("SELECT source, state FROM pages").fetchall())

@@ -60,6 +60,15 @@ class RecordStatus:
 
 
 @dataclass(frozen=True)
+class PaperOutcome:
+    """What a paper ballot's record says: its serial, state and choices (for deck checks)."""
+
+    serial: int | None
+    status: str
+    choices: str  # JSON object
+
+
+@dataclass(frozen=True)
 class PaperRecord:
     """A paper record's stored decision."""
 
@@ -174,6 +183,11 @@ def records_for_merge(store: Store, *, with_phone: bool) -> Iterator[MergeRow]:
     columns = MERGE_COLUMNS if with_phone else MERGE_COLUMNS.rsplit(",", 1)[0]
     rows = store.conn.execute(f"SELECT {columns} FROM records ORDER BY record_id")
     return map(MergeRow._make, rows) if with_phone else (MergeRow(*row) for row in rows)
+
+
+def paper_outcomes(store: Store) -> list[PaperOutcome]:
+    return [PaperOutcome(*row) for row in store.conn.execute(
+        "SELECT serial, status, choices FROM records WHERE channel = 'paper'")]
 
 
 def void_codes(store: Store) -> set[str]:
