@@ -1,8 +1,14 @@
 """Every stored vote of one identity, decided together and written back (DESIGN §7).
 
-The SMS service, the voice menu, paper ingest and `merge` all go through here, so an
+The SMS service, the voice menu, paper ingest and `merge` all go through `cast`, so an
 identity (a code, or a phone under `identity: phone`) is decided by `rules.decide_votes`
-from the same reading of the store wherever a vote comes from. A caller may rely on:
+from the same reading of the store, in the same order of steps, wherever a vote comes
+from. A caller may rely on:
+- `cast` locks the identity, reads its votes, decides them with the new vote (if any),
+  has the caller insert the new vote's record, then applies the decisions; the caller
+  adds its channel's audit entry after it returns. A paper ballot's record is written
+  with its own decision first (it is re-evaluated from its pages), then cast with
+  nothing new; so are a retimed SMS and `merge` (`redecide`).
 - `read_votes` reads the identity's votes and the record holding its claim in one
   statement (one snapshot); `cast_vote` turns one stored row into a `rules.CastVote`.
 - `apply_decisions` writes only the decisions that changed (with an audit entry each) and
@@ -19,7 +25,7 @@ import json
 import sys
 from functools import lru_cache
 from types import MappingProxyType
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -162,10 +168,65 @@ def apply_decisions(store: Store, identity: str, stored: Mapping[int, StoredVote
     return changed
 
 
-def redecide(store: Store, process: Process, identity: str, *, by: str | None = None) -> dict[int, rules.Decision]:
-    """Lock, read, decide and write back every vote of one identity (inside a transaction)."""
+_NEW = -1  # the vote being cast, before it has a record id
+_LAST = 2**62  # ... and it arrives after every stored vote
+
+
+@dataclass(frozen=True)
+class NewVote:
+    """A phone vote being cast, before it has a record."""
+
+    channel: str  # sms | voice
+    choices: rules.Choices
+    now: datetime  # when it is taken
+    sent_at: datetime | None = None  # Twilio's time when known (sms pull, import): it is timed by that
+    own: rules.Decision | None = None  # REJECTED when its content could not be taken (`rules.CastVote.own`)
+    void_code: bool = False
+    hidden_caller: bool = False
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Every vote of one identity as decided, and the new vote's record (when one was cast)."""
+
+    decisions: Mapping[int, rules.Decision]
+    record_id: int | None = None
+    at: datetime | None = None  # when the new vote is timed
+    replaced: bool = False  # it counts in place of a phone vote of the identity that counted before
+    decision: rules.Decision | None = None  # the new vote's
+
+
+InsertRecord = Callable[[datetime, rules.Decision], int]  # stores the new vote's record: its id (or raises)
+
+
+def cast(store: Store, process: Process, identity: str, new: NewVote | None = None,
+         insert_record: InsertRecord | None = None, *, by: str | None = None) -> Cast:
+    """Lock, read, decide (with `new`), insert `new`'s record through `insert_record`
+    (called once, with the vote's time and decision), and write back every vote of one
+    identity, inside the caller's transaction. `ClaimLost` (and whatever `insert_record`
+    raises) means: roll back and try again. `by` names who re-decided (merge)."""
     lock_identity(store, identity)
     stored, holder = read_votes(store, identity)
-    decisions = rules.decide_votes(process, [s.vote for s in stored.values()])
+    votes = [s.vote for s in stored.values()]
+    if new is None:
+        decisions = rules.decide_votes(process, votes)
+        apply_decisions(store, identity, stored, holder, decisions, by=by)
+        return Cast(decisions)
+    assert insert_record is not None
+    at = new.sent_at or taken_at(new.now, stored)
+    vote = rules.CastVote(_NEW, new.channel, new.choices, at=at, own=new.own, void_code=new.void_code,
+                          hidden_caller=new.hidden_caller, arrival=_LAST)
+    decisions = rules.decide_votes(process, votes + [vote])
+    decision = decisions.pop(_NEW)
+    replaced = decision.state is RecordState.COUNTED and any(
+        s.status is RecordState.COUNTED and s.vote.channel in rules.PHONE_CHANNELS
+        and decisions[vote_id].state is RecordState.SUPERSEDED for vote_id, s in stored.items())
+    record_id = insert_record(at, decision)
+    decisions[record_id] = rules.Decision(decision.state, decision.reasons)
     apply_decisions(store, identity, stored, holder, decisions, by=by)
-    return decisions
+    return Cast(decisions, record_id, at, replaced, decision)
+
+
+def redecide(store: Store, process: Process, identity: str, *, by: str | None = None) -> dict[int, rules.Decision]:
+    """`cast` with nothing new: every stored vote of one identity decided again."""
+    return dict(cast(store, process, identity, by=by).decisions)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
+from enum import Enum
 from zoneinfo import ZoneInfo
 
 from hybrid.definition import Process
@@ -320,6 +321,48 @@ def _phone_winner(process: Process, phones: list[CastVote]) -> CastVote | None:
 
 def _with(reasons: Iterable[Reason], extra: Reason) -> tuple[Reason, ...]:
     return tuple(sorted(set(reasons) | {extra}, key=lambda r: r.value))
+
+
+# -- what stops a phone message or call before the rules weigh it ------------------------
+
+
+class Refusal(str, Enum):
+    """Why an SMS or a call is not taken as a vote, in the order `phone_refusal` tries them."""
+
+    SILENT = "silent"  # Twilio's own keyword or an opt-out: stored, never answered
+    PHOTO_ONLY = "photo_only"  # an MMS whose text is no vote: its picture is never read
+    LATE = "late"
+    EARLY = "early"
+    LOCKED_OUT = "locked_out"  # too many wrong codes from this phone in the last hour
+    HIDDEN_CALLER = "hidden_caller"  # a withheld number under `identity: phone`
+
+
+def phone_refusal(process: Process, *, silent: bool = False, photo_only: bool = False,
+                  outside: Reason | None = None, locked_out: bool = False, hidden_caller: bool = False,
+                  asks_to_vote: bool = True) -> Refusal | None:
+    """The first refusal that applies, in `Refusal`'s order; None: the message or call goes on.
+
+    The channels differ only in what they pass:
+    - `outside` (`in_window`'s reason): a call is refused at its start; an SMS passes None,
+      since it is stored and answered anyway (the rules reject a late vote as late, and a
+      late request for help still gets its answer).
+    - `asks_to_vote`: a hidden caller is refused only when asking to vote: an SMS with a
+      vote or a code attempt in it (one asking for HELP is answered); a call always.
+    - `locked_out`: `sms.limits.locked_out` of the phone; a hidden caller has no phone hash
+      and is never locked out, so LOCKED_OUT and HIDDEN_CALLER never meet (the voice menu
+      once tried them the other way round, with the same result).
+    """
+    if silent:
+        return Refusal.SILENT
+    if photo_only:
+        return Refusal.PHOTO_ONLY
+    if outside is not None:
+        return Refusal.LATE if outside is Reason.LATE else Refusal.EARLY
+    if locked_out:
+        return Refusal.LOCKED_OUT
+    if hidden_caller and asks_to_vote and process.identity == "phone":
+        return Refusal.HIDDEN_CALLER
+    return None
 
 
 def own_paper_decision(status: RecordState, reasons: Iterable[Reason], choices: Choices) -> Decision:

@@ -49,7 +49,7 @@ from hybrid import audit, identity_votes, rules
 from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
-from hybrid.identity_votes import ClaimLost, StoredVote, choices_json, reasons_from_json, reasons_json
+from hybrid.identity_votes import ClaimLost, choices_json, reasons_from_json, reasons_json
 from hybrid.states import Reason, RecordState
 from hybrid.store import BallotRow, Store, messages
 from sms import limits
@@ -63,12 +63,16 @@ log = logging.getLogger("hybrid.sms")
 
 VIAS = ("webhook", "pull", "import")
 MAX_ATTEMPTS = 8
-_NEW = -1  # the vote being taken, before it has a record id
-_LAST = 2**62  # ... and it arrives after every stored vote
 _VOTE_KINDS = (IntentKind.VOTE, IntentKind.INVALID)
 _SILENT_KINDS = (IntentKind.TWILIO_KEYWORD, IntentKind.OPT_OUT)  # never answered, never locked out
 _CONTENT_REASONS = {ProblemKind.OVERVOTE: Reason.OVERVOTE, ProblemKind.OVER_BUDGET: Reason.OVER_BUDGET}
 _WINDOW_OR_VOID = frozenset({Reason.LATE, Reason.EARLY, Reason.VOID_CODE})
+_REFUSED = {  # an SMS is never refused for the window (rules.phone_refusal)
+    rules.Refusal.SILENT: (RecordState.NOT_A_VOTE, Outcome.NO_REPLY),
+    rules.Refusal.PHOTO_ONLY: (RecordState.NOT_A_VOTE, Outcome.PHOTO),
+    rules.Refusal.LOCKED_OUT: (RecordState.REJECTED, Outcome.LOCKED_OUT),
+    rules.Refusal.HIDDEN_CALLER: (RecordState.REJECTED, Outcome.HIDDEN_CALLER),
+}
 
 
 @dataclass(frozen=True)
@@ -188,76 +192,51 @@ class SmsService:
         else:
             lang = None if photo else self._guess_language(message.body or "")
         provisional = message.sent_at or now
-        locked = (phone_hash is not None and intent.kind not in _SILENT_KINDS and not photo_only
-                  and limits.locked_out(store, phone_hash, provisional))
-        hidden_refused = caller.hidden and process.identity == "phone" and not photo_only and intent.kind in (
-            *_VOTE_KINDS, IntentKind.NEED_CODE)
-        is_vote = intent.kind in _VOTE_KINDS and not locked and not hidden_refused and not photo_only
+        refusal = rules.phone_refusal(  # no `outside`: an SMS is stored and answered outside the window too
+            process, silent=intent.kind in _SILENT_KINDS, photo_only=photo_only,
+            locked_out=phone_hash is not None and limits.locked_out(store, phone_hash, provisional),
+            hidden_caller=caller.hidden, asks_to_vote=intent.kind in (*_VOTE_KINDS, IntentKind.NEED_CODE))
+        locked = refusal is rules.Refusal.LOCKED_OUT
+        is_vote = refusal is None and intent.kind in _VOTE_KINDS
         wrong_code = intent.wrong_code and not photo_only
+        serial = ballot.serial if (is_vote and ballot) else None
+        own: rules.Decision | None = None
+        own_reasons: tuple[Reason, ...] | None = None  # None: no vote
+        if is_vote:
+            own_reasons = tuple(dict.fromkeys(_CONTENT_REASONS[p.kind] for p in intent.problems
+                                              if p.kind in _CONTENT_REASONS))
+            if intent.kind is not IntentKind.VOTE:
+                own = rules.Decision(RecordState.REJECTED, own_reasons, intent.choices)
 
-        identity = rules.identity_key(process, code_hash, phone_hash) if is_vote else None
-        stored: dict[int, StoredVote] = {}
-        holder = None
-        if identity is not None:
-            identity_votes.lock_identity(store, identity)
-            stored, holder = identity_votes.read_votes(self.store, identity)
-        at = message.sent_at or identity_votes.taken_at(now, stored)
-        outside = rules.in_window(process, at)
+        def insert_record(at: datetime, decision: rules.Decision) -> int:
+            record_id = messages.insert_record(store, messages.SmsRecord(
+                code_hash=code_hash if is_vote else None, serial=serial, source=f"sms:{message.message_sid}",
+                received_at=stamp(at), status=decision.state.value, reasons=reasons_json(decision.reasons),
+                choices=choices_json(intent.choices if is_vote else {}), phone_hash=phone_hash if is_vote else None,
+                hidden_caller=caller.hidden,
+                own_status=None if own_reasons is None else ("counted" if own is None else "rejected"),
+                own_reasons=None if own_reasons is None else reasons_json(own_reasons)))
+            if record_id is None:
+                raise _SidTaken  # the UNIQUE source waited for the other transaction, then refused ours
+            return record_id
 
-        decisions: dict[int, rules.Decision] = {}
-        own_status = own_reasons = None
-        reasons: tuple[Reason, ...] = ()
-        if intent.kind in _SILENT_KINDS:
-            status, outcome = RecordState.NOT_A_VOTE, Outcome.NO_REPLY
-        elif photo_only:
-            status, outcome = RecordState.NOT_A_VOTE, Outcome.PHOTO
-        elif locked:
-            status, outcome = RecordState.REJECTED, Outcome.LOCKED_OUT
-        elif hidden_refused:
-            status, outcome = RecordState.REJECTED, Outcome.HIDDEN_CALLER
-        elif is_vote:
-            content = tuple(dict.fromkeys(_CONTENT_REASONS[p.kind] for p in intent.problems if p.kind in _CONTENT_REASONS))
-            own = None if intent.kind is IntentKind.VOTE else rules.Decision(RecordState.REJECTED, content, intent.choices)
-            own_status = "counted" if own is None else "rejected"
-            own_reasons = content
-            new = rules.CastVote(_NEW, "sms", intent.choices, at=at, own=own,
-                                 void_code=ballot is not None and ballot.state == "void",
-                                 hidden_caller=caller.hidden, arrival=_LAST)
-            decisions = rules.decide_votes(process, [s.vote for s in stored.values()] + [new])
-            decision = decisions.pop(_NEW)
-            status, reasons = decision.state, decision.reasons
+        if is_vote:
+            identity = rules.identity_key(process, code_hash, phone_hash)
+            assert identity is not None  # a vote names an issued code; a hidden caller's is refused by phone
+            cast = identity_votes.cast(store, process, identity, identity_votes.NewVote(
+                "sms", intent.choices, now, message.sent_at, own, void_code=ballot is not None and ballot.state == "void",
+                hidden_caller=caller.hidden), insert_record)
+            assert cast.at is not None and cast.record_id is not None and cast.decision is not None
+            at, record_id, status, reasons = cast.at, cast.record_id, cast.decision.state, cast.decision.reasons
             if intent.kind is IntentKind.VOTE or set(reasons) & _WINDOW_OR_VOID:
-                replaced = status is RecordState.COUNTED and any(
-                    s.status is RecordState.COUNTED and s.vote.channel in rules.PHONE_CHANNELS
-                    and decisions[vote_id].state is RecordState.SUPERSEDED for vote_id, s in stored.items())
-                outcome = outcome_for(status, reasons, replaced=replaced)
+                outcome = outcome_for(status, reasons, replaced=cast.replaced)
             else:
                 outcome = Outcome.INVALID
-        elif intent.kind is IntentKind.NEED_CODE:
-            status = RecordState.REJECTED
-            code_reason = Reason.NO_CODE if intent.code_problem is CodeProblem.MISSING else Reason.UNKNOWN_CODE
-            reasons = ((outside,) if outside else ()) + (code_reason,)
-            outcome = _window_outcome(outside) or Outcome.NEED_CODE
-        elif intent.kind is IntentKind.STATUS:
-            status = RecordState.NOT_A_VOTE
-            outcome = self._status(code_hash) if intent.code else Outcome.STATUS_NEED_CODE
-        elif intent.kind is IntentKind.HELP:
-            status, outcome = RecordState.NOT_A_VOTE, Outcome.HELP
         else:
-            status, outcome = RecordState.NOT_A_VOTE, Outcome.CHATTER
+            at = message.sent_at or now
+            status, reasons, outcome = self._not_taken(refusal, intent, rules.in_window(process, at), code_hash)
+            record_id = insert_record(at, rules.Decision(status, reasons))
         reply = reply_for(outcome, lang, process, intent=intent, photo=photo)
-
-        record_id = messages.insert_record(store, messages.SmsRecord(
-            code_hash=code_hash if is_vote else None, serial=ballot.serial if (is_vote and ballot) else None,
-            source=f"sms:{message.message_sid}", received_at=stamp(at), status=status.value,
-            reasons=reasons_json(reasons), choices=choices_json(intent.choices if is_vote else {}),
-            phone_hash=phone_hash if is_vote else None, hidden_caller=caller.hidden, own_status=own_status,
-            own_reasons=reasons_json(own_reasons) if own_reasons is not None else None))
-        if record_id is None:
-            raise _SidTaken  # the UNIQUE source waited for the other transaction, then refused ours
-        if identity is not None:
-            decisions[record_id] = rules.Decision(status, reasons)
-            identity_votes.apply_decisions(self.store, identity, stored, holder, decisions)
         detail = {"truncated": intent.truncated}
         if intent.code_problem is not None:
             detail["code_problem"] = intent.code_problem.value
@@ -283,11 +262,27 @@ class SmsService:
         audit.append(store, "sms", {
             "source": f"sms:{message.message_sid}", "record_id": record_id, "via": via, "intent": intent.kind.value,
             "status": status.value, "reasons": [r.value for r in reasons], "outcome": outcome.value,
-            "serial": ballot.serial if (is_vote and ballot) else None,
+            "serial": serial,
         })
         log.debug("message %s via %s: %s → %s (%s)", message.message_sid, via, intent.kind.value, status.value,
                   outcome.value)
         return Handled(message.message_sid, record_id, status, reasons, outcome, reply, intent.kind.value)
+
+    def _not_taken(self, refusal: rules.Refusal | None, intent: Intent, outside: Reason | None,
+                   code_hash: str | None) -> tuple[RecordState, tuple[Reason, ...], Outcome]:
+        """What a message that is no vote to weigh becomes, and its outcome."""
+        if refusal is not None:
+            status, outcome = _REFUSED[refusal]
+            return status, (), outcome
+        if intent.kind is IntentKind.NEED_CODE:
+            code_reason = Reason.NO_CODE if intent.code_problem is CodeProblem.MISSING else Reason.UNKNOWN_CODE
+            return (RecordState.REJECTED, ((outside,) if outside else ()) + (code_reason,),
+                    _window_outcome(outside) or Outcome.NEED_CODE)
+        if intent.kind is IntentKind.STATUS:
+            return RecordState.NOT_A_VOTE, (), self._status(code_hash) if intent.code else Outcome.STATUS_NEED_CODE
+        if intent.kind is IntentKind.HELP:
+            return RecordState.NOT_A_VOTE, (), Outcome.HELP
+        return RecordState.NOT_A_VOTE, (), Outcome.CHATTER
 
     # -- Twilio's time, later --------------------------------------------------------------
 
@@ -307,9 +302,7 @@ class SmsService:
             identity_votes.lock_identity(store, identity)  # before the audit lock, as when a message is taken
         messages.retime(store, message_sid, row.record_id, when)
         if identity is not None:
-            stored, holder = identity_votes.read_votes(self.store, identity)
-            decisions = rules.decide_votes(self.process, [s.vote for s in stored.values()])
-            identity_votes.apply_decisions(self.store, identity, stored, holder, decisions)
+            identity_votes.cast(store, self.process, identity)  # nothing new: decided again by Twilio's time
         audit.append(store, "sms_time", {"source": f"sms:{message_sid}", "record_id": row.record_id, "sent_at": when})
         return "retimed", self.stored(message_sid) or handled
 

@@ -18,8 +18,8 @@ itself is `sms.voice_menu` (pure). A caller may rely on:
 - Wrong codes are counted in `voice_calls.wrong_codes` (timed by the call's start) and
   feed `sms.limits`: the per-phone lock-out (checked at the start and after each wrong
   code) and the process-wide alarm. Hidden callers are exempt from the lock-out.
-- Calls outside [opens, closes), hidden callers under `identity: phone` and locked-out
-  phones are told so and hung up at once.
+- Calls outside [opens, closes), locked-out phones and hidden callers under `identity: phone`
+  are told so and hung up at once (`rules.phone_refusal` says which, in that order).
 - Twilio's status callback (`ended`) marks a call that ended without an outcome as
   `hung_up`; a confirmed vote keeps its outcome.
 """
@@ -36,7 +36,7 @@ from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
-from hybrid.states import Reason, RecordState
+from hybrid.states import RecordState
 from hybrid.store import Store, calls, messages
 from sms import limits, voice_menu
 from sms.caller import caller_of
@@ -48,9 +48,9 @@ log = logging.getLogger("hybrid.voice")
 
 MAX_ATTEMPTS = 8
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-_NEW = -1  # the vote being cast, before it has a record id
-_LAST = 2**62  # ... and it arrives after every stored vote
 _STANDING = (RecordState.COUNTED, RecordState.REVIEW)
+_REFUSED = {rules.Refusal.LATE: CallOutcome.CLOSED, rules.Refusal.EARLY: CallOutcome.NOT_OPEN,
+            rules.Refusal.LOCKED_OUT: CallOutcome.LOCKED_OUT, rules.Refusal.HIDDEN_CALLER: CallOutcome.HIDDEN_CALLER}
 
 
 @dataclass(frozen=True)
@@ -139,16 +139,13 @@ class VoiceService:
         now = self.clock()
         caller = caller_of(call.caller)
         phone_hash = self.store.phone_hash(caller.key) if caller.key else None
-        outside = rules.in_window(self.process, now)
-        if outside is not None:
-            closed = CallOutcome.CLOSED if outside is Reason.LATE else CallOutcome.NOT_OPEN
-            turn = voice_menu.refuse(self.process, closed)
-        elif caller.hidden and self.process.identity == "phone":
-            turn = voice_menu.refuse(self.process, CallOutcome.HIDDEN_CALLER)
-        elif phone_hash is not None and limits.locked_out(self.store, phone_hash, now):
-            turn = voice_menu.refuse(self.process, CallOutcome.LOCKED_OUT)
-        else:
+        refusal = rules.phone_refusal(
+            self.process, outside=rules.in_window(self.process, now), hidden_caller=caller.hidden,
+            locked_out=phone_hash is not None and limits.locked_out(self.store, phone_hash, now))
+        if refusal is None:
             turn = voice_menu.begin(self.process)
+        else:
+            turn = voice_menu.refuse(self.process, _REFUSED[refusal])
         started = calls.start_call(self.store, calls.NewCall(
             call_sid=call.call_sid, account_sid=call.account_sid, phone_hash=phone_hash, hidden_caller=caller.hidden,
             started_at=stamp(now), language=turn.state.lang, state=turn.state.to_json(),
@@ -218,26 +215,22 @@ class VoiceService:
         ballot = store.ballot_by_code_hash(code_hash) if code_hash else None
         if identity is None or ballot is None:  # refused at the start; never reached through the menu
             return CallOutcome.NOT_TAKEN, None
-        identity_votes.lock_identity(store, identity)
-        votes, holder = identity_votes.read_votes(store, identity)
-        at = identity_votes.taken_at(now, votes)
         choices = state.vote()
-        new = rules.CastVote(_NEW, "voice", choices, at=at, void_code=ballot.state == "void",
-                             hidden_caller=stored.hidden_caller, arrival=_LAST)
-        decisions = rules.decide_votes(process, [v.vote for v in votes.values()] + [new])
-        decision = decisions.pop(_NEW)
-        replaced = decision.state is RecordState.COUNTED and any(
-            v.status is RecordState.COUNTED and v.vote.channel in rules.PHONE_CHANNELS
-            and decisions[vote_id].state is RecordState.SUPERSEDED for vote_id, v in votes.items())
-        record_id = calls.insert_record(store, calls.VoiceRecord(
-            code_hash=code_hash, serial=ballot.serial, source=f"voice:{stored.call_sid}", received_at=stamp(at),
-            status=decision.state.value, reasons=reasons_json(decision.reasons), choices=choices_json(choices),
-            phone_hash=stored.phone_hash, hidden_caller=stored.hidden_caller))
-        if record_id is None:
-            raise _TryAgain  # another transaction stored this call's vote meanwhile
-        decisions[record_id] = rules.Decision(decision.state, decision.reasons)
-        identity_votes.apply_decisions(store, identity, votes, holder, decisions)
-        outcome = _call_outcome(outcome_for(decision.state, decision.reasons, replaced=replaced))
+
+        def insert_record(at: datetime, decision: rules.Decision) -> int:
+            record_id = calls.insert_record(store, calls.VoiceRecord(
+                code_hash=code_hash, serial=ballot.serial, source=f"voice:{stored.call_sid}", received_at=stamp(at),
+                status=decision.state.value, reasons=reasons_json(decision.reasons), choices=choices_json(choices),
+                phone_hash=stored.phone_hash, hidden_caller=stored.hidden_caller))
+            if record_id is None:
+                raise _TryAgain  # another transaction stored this call's vote meanwhile
+            return record_id
+
+        cast = identity_votes.cast(store, process, identity, identity_votes.NewVote(
+            "voice", choices, now, void_code=ballot.state == "void", hidden_caller=stored.hidden_caller), insert_record)
+        decision, record_id = cast.decision, cast.record_id
+        assert decision is not None and record_id is not None
+        outcome = _call_outcome(outcome_for(decision.state, decision.reasons, replaced=cast.replaced))
         audit.append(store, "voice", {
             "source": f"voice:{stored.call_sid}", "record_id": record_id, "status": decision.state.value,
             "reasons": [r.value for r in decision.reasons], "outcome": outcome.value, "serial": ballot.serial,
