@@ -3,8 +3,8 @@
 `ingest_page` runs inside the caller's transaction (one per page). It is idempotent
 (a page already stored is returned as it was), so a batch killed half-way resumes
 without double counting. A ballot's record is re-evaluated by the rules module
-whenever one of its pages arrives, then decided again with every other vote of its code
-(an SMS or call that came first: `hybrid.identity_votes`).
+whenever one of its pages arrives and stored with that decision of its own, then cast
+with every other vote of its code (an SMS or call that came first: `identity_votes.cast`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from hybrid import audit, identity_votes, rules
+from hybrid.identity_votes import choices_json, reasons_from_json, reasons_json
 from hybrid.codes import normalise_code
 from hybrid.definition import Process
 from hybrid.layout import Layout
@@ -130,8 +131,7 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
     """Store one page and re-judge its ballot; call inside `store.transaction()`."""
     existing = pages.stored_page(store, page.source)
     if existing:
-        reasons = tuple(Reason(r) for r in json.loads(existing.reasons))
-        return PageOutcome(page.source, PageState(existing.state), reasons, existing.record_id, None, existing.serial,
+        return PageOutcome(page.source, PageState(existing.state), reasons_from_json(existing.reasons), existing.record_id, None, existing.serial,
                            already_stored=True)
     state, reasons, code_hash = _classify(store, process, layouts, page)
     ocr_trusted = None
@@ -143,7 +143,7 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
     serial = store.ballot_by_code_hash(code_hash).serial if (code_hash and state is not PageState.REJECTED) else None
     pages.add_page(store, pages.NewPage(
         page.source, page.input_sha256, page.page_no, page.batch, state.value,
-        json.dumps([r.value for r in reasons]), code_hash if state is not PageState.REJECTED else None, serial,
+        reasons_json(reasons), code_hash if state is not PageState.REJECTED else None, serial,
         page.ballot_page, page.layout_hash, page.mark_signature, _reading_of(page, ocr_trusted), page.review_crop,
         page.comment_crop, page.message, page.received.isoformat(), now_utc()))
     audit.append(store, "scan_page", {"source": page.source, "state": state.value,
@@ -170,7 +170,7 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
             photocopy = True
             continue
         first_per_page[row.ballot_page] = row
-        reasons_here = {Reason(r) for r in json.loads(row.reasons)}
+        reasons_here = set(reasons_from_json(row.reasons))
         page_reasons |= reasons_here
         if Reason.CODE_FROM_OCR in reasons_here and not json.loads(row.reading).get("ocr_code_trusted", False):
             ocr_trusted = False
@@ -187,8 +187,7 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
     )
     decision = rules.decide_paper(process, ballot)
     first_source, serial = rows[0].source, rows[0].serial
-    reasons = json.dumps([r.value for r in decision.reasons])
-    choices = json.dumps({q: list(opts) for q, opts in decision.choices.items()}, sort_keys=True)
+    reasons, choices = reasons_json(decision.reasons), choices_json(decision.choices)
     now = now_utc()
     found = records.paper_record(store, code_hash)
     if found is None:
@@ -203,4 +202,4 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
         audit.append(store, "decision", {"record_id": record_id, "channel": "paper", "serial": serial,
                                          "status": decision.state.value,
                                          "reasons": [r.value for r in decision.reasons]})
-    return record_id, identity_votes.redecide(store, process, identity)[record_id].state
+    return record_id, identity_votes.cast(store, process, identity).decisions[record_id].state  # its record is the new vote
