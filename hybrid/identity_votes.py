@@ -32,7 +32,7 @@ from datetime import date, datetime, timedelta
 from hybrid import audit, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
-from hybrid.states import Reason, RecordState
+from hybrid.states import Channel, Reason, RecordState
 from hybrid.store import Store, audit_log, now_utc, records
 
 
@@ -96,7 +96,7 @@ def cast_vote(record_id: int, channel: str, status: str, reasons: str | None, ch
     (`rules.own_paper_decision`); phones: counted unless its content could not be taken."""
     state, why, chosen = RecordState(status), reasons_from_json(reasons), choices_from_json(choices)
     void = ballot_state == "void"
-    if channel == "paper":
+    if channel == Channel.PAPER:
         vote = rules.CastVote(record_id, channel, chosen,
                               received=_day(received_at) if received_at else None,
                               own=rules.own_paper_decision(state, why, chosen), void_code=void, arrival=record_id)
@@ -176,7 +176,7 @@ _LAST = 2**62  # ... and it arrives after every stored vote
 class NewVote:
     """A phone vote being cast, before it has a record."""
 
-    channel: str  # sms | voice
+    channel: Channel  # SMS or VOICE
     choices: rules.Choices
     now: datetime  # when it is taken
     sent_at: datetime | None = None  # Twilio's time when known (sms pull, import): it is timed by that

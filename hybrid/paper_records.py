@@ -18,7 +18,7 @@ from hybrid.identity_votes import choices_json, reasons_from_json, reasons_json
 from hybrid.codes import normalise_code
 from hybrid.definition import Process
 from hybrid.layout import Layout
-from hybrid.states import MarkState, PageState, Reason, RecordState
+from hybrid.states import Channel, MarkState, PageState, Reason, RecordState
 from hybrid.store import Store, now_utc, pages, records
 
 
@@ -131,8 +131,8 @@ def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page
     """Store one page and re-judge its ballot; call inside `store.transaction()`."""
     existing = pages.stored_page(store, page.source)
     if existing:
-        return PageOutcome(page.source, PageState(existing.state), reasons_from_json(existing.reasons), existing.record_id, None, existing.serial,
-                           already_stored=True)
+        return PageOutcome(page.source, PageState(existing.state), reasons_from_json(existing.reasons),
+                           existing.record_id, None, existing.serial, already_stored=True)
     state, reasons, code_hash = _classify(store, process, layouts, page)
     ocr_trusted = None
     if state is PageState.IDENTIFIED and code_hash is not None and page.code_from_ocr:
@@ -199,7 +199,8 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
                                     now)
     pages.link_to_record(store, code_hash, record_id)
     if found is None or found.status != decision.state.value or found.reasons != reasons:
-        audit.append(store, "decision", {"record_id": record_id, "channel": "paper", "serial": serial,
+        audit.append(store, "decision", {"record_id": record_id, "channel": Channel.PAPER.value, "serial": serial,
                                          "status": decision.state.value,
                                          "reasons": [r.value for r in decision.reasons]})
-    return record_id, identity_votes.cast(store, process, identity).decisions[record_id].state  # its record is the new vote
+    cast = identity_votes.cast(store, process, identity)  # nothing new to insert: its record is stored above
+    return record_id, cast.decisions[record_id].state

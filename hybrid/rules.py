@@ -14,7 +14,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from hybrid.definition import Process
-from hybrid.states import MarkState, Reason, RecordState
+from hybrid.states import Channel, MarkState, Reason, RecordState
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -162,7 +162,7 @@ def decide_paper(process: Process, ballot: PaperBallot) -> Decision:
 
 # -- every vote of one identity, across channels (DESIGN §7) -----------------------------
 
-PHONE_CHANNELS = frozenset({"sms", "voice"})
+PHONE_CHANNELS = frozenset({Channel.SMS, Channel.VOICE})  # a str Enum: "sms" from the store is in it too
 _STANDING = (RecordState.COUNTED, RecordState.REVIEW)
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -183,7 +183,7 @@ class CastVote:
     """
 
     vote_id: int
-    channel: str  # paper | sms | voice
+    channel: str  # a Channel (or its value, as stored)
     choices: Choices
     at: datetime | None = None
     received: date | None = None
@@ -221,7 +221,7 @@ def _when(vote: CastVote) -> datetime:
 
 
 def _order(vote: CastVote) -> tuple[datetime, int, int, int]:
-    return (_when(vote), 0 if vote.channel == "paper" else 1, vote.arrival, vote.vote_id)
+    return (_when(vote), 0 if vote.channel == Channel.PAPER else 1, vote.arrival, vote.vote_id)
 
 
 def decide_votes(process: Process, votes: Iterable[CastVote]) -> dict[int, Decision]:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from enum import Enum
 
 
+class Channel(str, Enum):
+    """Where a vote came from; stored and exported as its value."""
+
+    PAPER = "paper"
+    SMS = "sms"
+    VOICE = "voice"
+
+
 class PageState(str, Enum):
     """What became of one scanned page; every page ends in exactly one of these."""
 

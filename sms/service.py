@@ -50,7 +50,7 @@ from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_from_json, reasons_json
-from hybrid.states import Reason, RecordState
+from hybrid.states import Channel, Reason, RecordState
 from hybrid.store import BallotRow, Store, messages
 from sms import limits
 from sms.caller import caller_of
@@ -223,9 +223,10 @@ class SmsService:
         if is_vote:
             identity = rules.identity_key(process, code_hash, phone_hash)
             assert identity is not None  # a vote names an issued code; a hidden caller's is refused by phone
+            void = ballot is not None and ballot.state == "void"
             cast = identity_votes.cast(store, process, identity, identity_votes.NewVote(
-                "sms", intent.choices, now, message.sent_at, own, void_code=ballot is not None and ballot.state == "void",
-                hidden_caller=caller.hidden), insert_record)
+                Channel.SMS, intent.choices, now, message.sent_at, own, void_code=void, hidden_caller=caller.hidden),
+                insert_record)
             assert cast.at is not None and cast.record_id is not None and cast.decision is not None
             at, record_id, status, reasons = cast.at, cast.record_id, cast.decision.state, cast.decision.reasons
             if intent.kind is IntentKind.VOTE or set(reasons) & _WINDOW_OR_VOID:

@@ -36,7 +36,7 @@ from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
-from hybrid.states import RecordState
+from hybrid.states import Channel, RecordState
 from hybrid.store import Store, calls, messages
 from sms import limits, voice_menu
 from sms.caller import caller_of
@@ -227,7 +227,8 @@ class VoiceService:
             return record_id
 
         cast = identity_votes.cast(store, process, identity, identity_votes.NewVote(
-            "voice", choices, now, void_code=ballot.state == "void", hidden_caller=stored.hidden_caller), insert_record)
+            Channel.VOICE, choices, now, void_code=ballot.state == "void", hidden_caller=stored.hidden_caller),
+            insert_record)
         decision, record_id = cast.decision, cast.record_id
         assert decision is not None and record_id is not None
         outcome = _call_outcome(outcome_for(decision.state, decision.reasons, replaced=cast.replaced))

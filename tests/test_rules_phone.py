@@ -46,8 +46,10 @@ def test_the_first_refusal_that_holds_is_the_one_given(process: Process, contact
     assert phone_refusal(process, **contact) is expected
 
 
+# Each argument and the first refusal it can lead to.
 FEEDS = {"silent": Refusal.SILENT, "photo_only": Refusal.PHOTO_ONLY, "outside": Refusal.LATE,
-         "locked_out": Refusal.LOCKED_OUT, "hidden_caller": Refusal.HIDDEN_CALLER, "asks_to_vote": Refusal.HIDDEN_CALLER}
+         "locked_out": Refusal.LOCKED_OUT, "hidden_caller": Refusal.HIDDEN_CALLER,
+         "asks_to_vote": Refusal.HIDDEN_CALLER}
 
 
 @given(st.sampled_from([CODE, PHONE]), contacts, contacts)
