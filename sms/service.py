@@ -25,7 +25,9 @@ all call; each message is ONE write transaction. A caller may rely on:
   when another vote of the identity stands; no issued code → REJECTED (unknown_code;
   no_code when there were no 12 digits); a locked-out phone, a hidden caller under
   `identity: phone` → REJECTED; HELP, STATUS, Twilio's keywords, opt-outs (STOPP,
-  ABMELDEN), chatter → NOT_A_VOTE.
+  ABMELDEN), chatter → NOT_A_VOTE. `rules.phone_refusal` says which refusal comes first.
+- A vote goes through `identity_votes.cast` (lock, read, decide, insert, apply), as a
+  call's and a paper ballot's do; the `sms` audit entry follows it.
 - An MMS (num_media > 0) is stored and accounted like any message; its pictures are
   never fetched. When its text is a vote (a code and choices that can be taken) the
   vote goes to the rules like any other and the reply adds that the photo was not read;
