@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from hybrid.definition import Process
 from hybrid.definition_file import load_process
 from hybrid.final_records import StoredRow, settled_alone
-from hybrid.rules import CONTENT_DOUBTS, PHONE_CHANNELS, CastVote, Decision, decide_votes, invalid_content, one_counted
-from hybrid.rules import same_choices
+from hybrid.rules import (
+    CONTENT_DOUBTS, PHONE_CHANNELS, CastVote, Decision, decide_votes, invalid_content, one_counted, same_choices,
+)
 from hybrid.states import Reason, RecordState
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "hybrid" / "examples"
