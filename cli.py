@@ -379,7 +379,9 @@ def sms_overview(ctx: typer.Context) -> None:
     table = Table(title="SMS records")
     table.add_column("Record state")
     table.add_column("Messages", justify="right")
-    by_status = counts.records_by_status(store, "sms")
+    from hybrid.final_records import final_records, state_counts
+
+    by_status = state_counts(final_records(store, process, write_back=False).records)["sms"]  # as merge counts them
     for state in ("counted", "review", "rejected", "superseded", "duplicate", "not_a_vote"):
         table.add_row(state, str(by_status.get(state, 0)))
     console.print(table)

@@ -376,3 +376,46 @@ def own_paper_decision(status: RecordState, reasons: Iterable[Reason], choices: 
             return Decision(RecordState.REVIEW, rest, dict(choices))
         return Decision(RecordState.COUNTED, rest, dict(choices))
     return Decision(status, reasons, dict(choices))
+
+
+# -- final decisions: what merge, status and `hybrid sms` count (DESIGN §7, §8) ------------------
+
+CONTENT_DOUBTS = frozenset({Reason.OVERVOTE, Reason.OVER_BUDGET})
+
+
+def invalid_content(vote: CastVote, state: RecordState) -> bool:
+    """The machine's "invalid ballot" (CONSUL's nulls, reason invalid_content): a phone vote
+    whose final state is REJECTED and whose own content could not be taken (an overvote, a
+    budget over its limit). A paper ballot becomes one only by a person ("ballot invalid")."""
+    own = vote.own
+    return (state is RecordState.REJECTED and vote.channel in PHONE_CHANNELS and own is not None
+            and own.state is RecordState.REJECTED and not CONTENT_DOUBTS.isdisjoint(own.reasons))
+
+
+def one_counted(finals: list[tuple[Decision, bool]]) -> list[Decision]:
+    """The final decisions of one identity's records, each with whether a person made it,
+    made to count at most once. Pure; same order as `finals`. A caller may rely on:
+    - with at most one COUNTED, every decision is returned as it is (the same object);
+    - of several COUNTED, the only one a person made stays COUNTED (with two or more made by
+      people, or none, none stays); every other steps back, keeping its choices: DUPLICATE
+      when they equal those of the one that stays, else REVIEW with cross_channel_conflict;
+      its reasons come back sorted (merge's order);
+    - decisions that are not COUNTED are returned as they are. Never two, never a guess.
+    """
+    counted = [i for i, (decision, _) in enumerate(finals) if decision.state is RecordState.COUNTED]
+    out = [decision for decision, _ in finals]
+    if len(counted) < 2:
+        return out
+    people = [i for i in counted if finals[i][1]]
+    keep = people[0] if len(people) == 1 else None
+    for i in counted:
+        if i == keep:
+            continue
+        decision = out[i]
+        if keep is not None and same_choices(decision.choices, out[keep].choices):
+            out[i] = Decision(RecordState.DUPLICATE, tuple(sorted(set(decision.reasons), key=lambda r: r.value)),
+                              decision.choices)
+        else:
+            out[i] = Decision(RecordState.REVIEW, _with(decision.reasons, Reason.CROSS_CHANNEL_CONFLICT),
+                              decision.choices)
+    return out

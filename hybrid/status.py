@@ -4,8 +4,9 @@
 - pages by PageState for every scan batch and in total, every state present (0 when
   none), with pages in = identified + skipped + duplicate + rejected + unreadable;
 - records of every channel (paper, sms, voice) by RecordState, every state present,
-  and their reasons (counts). States are final as things stand: a person's decision in
-  force counts (as `merge` takes it), a decision awaiting a second reviewer does not;
+  and their reasons (counts): each record's final state as `merge` would find it now
+  (`final_records` without write-back: decisions merge would change are taken in memory;
+  a person's decision in force counts, one awaiting a second reviewer does not);
 - printed ballots (issued / void), review items (open / pending / decided, and the
   waiting ones by group, from `hybrid.review`), the audit chain's length and head, the
   retention date and the last purge;
@@ -15,18 +16,16 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from hybrid import audit, review
 from hybrid.definition import Process
+from hybrid.final_records import CHANNELS, final_records, reason_counts, state_counts
 from hybrid.purge import purge_from
 from hybrid.states import RecordState
-from hybrid.store import Store, audit_log, counts, pages, records
-
-CHANNELS = ("paper", "sms", "voice")
+from hybrid.store import Store, audit_log, counts, pages
 
 
 @dataclass(frozen=True)
@@ -104,17 +103,8 @@ def collect(store: Store, process: Process) -> ProcessStatus:
     batches = tuple(BatchPages(b.name, b.received, b.envelopes, counts.pages_by_state(store, b.name))
                     for b in pages.batches(store))
 
-    reviewed = review.reviewed_decisions(store, process)  # every other record stands as stored
-    states = {c: Counter() for c in CHANNELS}
-    reasons = {c: Counter() for c in CHANNELS}
-    for row in records.record_statuses(store):
-        decision = reviewed.get(row.record_id)
-        if decision is not None and not decision.pending:
-            status, why = decision.state.value, [r.value for r in decision.reasons]
-        else:
-            status, why = row.status, json.loads(row.reasons or "[]")
-        states.setdefault(row.channel, Counter())[status] += 1
-        reasons.setdefault(row.channel, Counter()).update(why)
+    finals = final_records(store, process, write_back=False).records
+    states, reasons = state_counts(finals, CHANNELS), reason_counts(finals, CHANNELS)
     channels = tuple(ChannelRecords(c, {s.value: states[c].get(s.value, 0) for s in RecordState},
                                     dict(sorted(reasons[c].items()))) for c in states)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
+from hybrid import rules
 from hybrid.definition import Process
 from hybrid.review.decisions import EffectiveDecision, conflict_resolutions, effective
 from hybrid.review.errors import UnknownItem
@@ -62,17 +64,25 @@ def effective_decisions(store: Store, process: Process) -> dict[int, EffectiveDe
             for row in rows}
 
 
-def reviewed_decisions(store: Store, process: Process) -> dict[int, EffectiveDecision]:
+def reviewed_decisions(store: Store, process: Process, *, restated: Mapping[int, rules.Decision] | None = None
+                       ) -> dict[int, EffectiveDecision]:
     """`effective_decision` of only the records a person's decision touches: those with a
     decision (in force, pending or stale) and those a conflict decision settled. Every
-    other record's final decision is its stored (machine) one; for merge on big stores."""
+    other record's final decision is its stored (machine) one; for merge on big stores.
+    `restated`: record id → a machine decision not stored (yet), read as if it were."""
+    restated = restated or {}
     active = stored.active_decisions(store)
     decided = {d.record_id for item, d in active.items() if item.startswith("r") and d.record_id is not None}
     rows = {row.record_id: row for row in stored.records_with_reason(store, Reason.CROSS_CHANNEL_CONFLICT.value)}
-    for record_id in decided - set(rows):
+    conflicts = {i for i, d in restated.items() if Reason.CROSS_CHANNEL_CONFLICT in d.reasons}
+    for record_id in (decided | conflicts) - set(rows):
         row = stored.record(store, record_id)
         if row is not None:
             rows[record_id] = row
+    for record_id in restated.keys() & rows.keys():
+        decision = restated[record_id]
+        rows[record_id] = replace(rows[record_id], status=decision.state.value,
+                                  reasons=tuple(r.value for r in decision.reasons))
     resolved = conflict_resolutions(list(rows.values()), active)
     return {record_id: effective(process, rows[record_id], active.get(f"r{record_id}"), resolved.get(record_id))
             for record_id in sorted(decided | set(resolved)) if record_id in rows}
