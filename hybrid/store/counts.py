@@ -26,12 +26,6 @@ def pages_by_state(store: Store, batch: str | None = None) -> dict[str, int]:
     return {s.value: int(found.get(s.value, 0)) for s in PageState}
 
 
-def records_by_status(store: Store, channel: str) -> dict[str, int]:
-    """The channel's records by stored status (only the statuses present)."""
-    return dict(store.conn.execute("SELECT status, COUNT(*) FROM records WHERE channel = ? GROUP BY status",
-                                   (channel,)).fetchall())
-
-
 def sms_messages_by_via(store: Store) -> dict[str, int]:
     """Stored SMS by how they came in (webhook, pull, import; only those present)."""
     return dict(store.conn.execute("SELECT via, COUNT(*) FROM sms_messages GROUP BY via").fetchall())

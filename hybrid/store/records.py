@@ -172,12 +172,6 @@ def record_status(store: Store, record_id: int) -> RecordStatus:
         "SELECT record_id, channel, status, reasons FROM records WHERE record_id = ?", (record_id,)).fetchone())
 
 
-def record_statuses(store: Store) -> Iterator[RecordStatus]:
-    """Every record's stored decision."""
-    for row in store.conn.execute("SELECT record_id, channel, status, reasons FROM records"):
-        yield RecordStatus(*row)
-
-
 def records_for_merge(store: Store, *, with_phone: bool) -> Iterator[MergeRow]:
     """Every record by id; `with_phone` also reads its phone hash."""
     columns = MERGE_COLUMNS if with_phone else MERGE_COLUMNS.rsplit(",", 1)[0]
