@@ -74,7 +74,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(cli.console, "_width", 10_000)
     monkeypatch.setattr(cli.errors, "_width", 10_000)
-    monkeypatch.setattr(cli, "_workspace_dir", Path("."))
 
     def run(*args: object) -> CliResult:
         capsys.readouterr()
