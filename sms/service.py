@@ -53,7 +53,7 @@ from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_from_json, reasons_json
 from hybrid.states import Channel, Reason, RecordState
-from hybrid.store import BallotRow, Store, messages
+from hybrid.store import BallotRow, Store, messages, records
 from sms import limits
 from sms.caller import caller_of
 from sms.code_mask import mask_codes
@@ -211,7 +211,8 @@ class SmsService:
                 own = rules.Decision(RecordState.REJECTED, own_reasons, intent.choices)
 
         def insert_record(at: datetime, decision: rules.Decision) -> int:
-            record_id = messages.insert_record(store, messages.SmsRecord(
+            record_id = records.add_phone_record(store, records.PhoneRecord(
+                channel=Channel.SMS.value,
                 code_hash=code_hash if is_vote else None, serial=serial, source=f"sms:{message.message_sid}",
                 received_at=stamp(at), status=decision.state.value, reasons=reasons_json(decision.reasons),
                 choices=choices_json(intent.choices if is_vote else {}), phone_hash=phone_hash if is_vote else None,

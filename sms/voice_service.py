@@ -37,7 +37,7 @@ from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
 from hybrid.states import Channel, RecordState
-from hybrid.store import Store, calls, messages
+from hybrid.store import Store, calls, messages, records
 from sms import limits, voice_menu
 from sms.caller import caller_of
 from sms.limits import stamp
@@ -218,10 +218,11 @@ class VoiceService:
         choices = state.vote()
 
         def insert_record(at: datetime, decision: rules.Decision) -> int:
-            record_id = calls.insert_record(store, calls.VoiceRecord(
-                code_hash=code_hash, serial=ballot.serial, source=f"voice:{stored.call_sid}", received_at=stamp(at),
+            record_id = records.add_phone_record(store, records.PhoneRecord(
+                channel=Channel.VOICE.value, code_hash=code_hash, serial=ballot.serial, source=f"voice:{stored.call_sid}", received_at=stamp(at),
                 status=decision.state.value, reasons=reasons_json(decision.reasons), choices=choices_json(choices),
-                phone_hash=stored.phone_hash, hidden_caller=stored.hidden_caller))
+                phone_hash=stored.phone_hash, hidden_caller=stored.hidden_caller, own_status="counted",
+                own_reasons="[]"))
             if record_id is None:
                 raise _TryAgain  # another transaction stored this call's vote meanwhile
             return record_id

@@ -1,11 +1,9 @@
-"""What the voice path reads and writes: `voice_calls` and the record a confirmed vote makes.
+"""What the voice path reads and writes: `voice_calls` (a vote's record: `records.add_phone_record`).
 
 `sms.voice_service` calls these inside its one transaction per step, after `lock_call`.
 A caller may rely on:
 - `start_call` stores a CallSid once (ON CONFLICT DO NOTHING); False when another
   transaction stored it first.
-- `insert_record` returns None when a record of the same source exists: the UNIQUE
-  source refused it; the transaction can then only be rolled back (PostgreSQL has aborted it).
 - The menu's state is stored as the JSON the menu gives (`state`); the caller only as
   its keyed hash.
 """
@@ -14,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hybrid.store.hub import Store, now_utc
+from hybrid.store.hub import Store
 
 
 @dataclass(frozen=True)
@@ -53,21 +51,6 @@ class CallStep:
     wrong_codes: int
     record_id: int | None  # None: keep the stored one
     outcome: str | None
-
-
-@dataclass(frozen=True)
-class VoiceRecord:
-    """The `records` row of a confirmed vote (channel voice, own_status counted)."""
-
-    code_hash: str
-    serial: int
-    source: str
-    received_at: str
-    status: str
-    reasons: str
-    choices: str
-    phone_hash: str | None
-    hidden_caller: bool
 
 
 def lock_call(store: Store, call_sid: str) -> None:
@@ -110,20 +93,3 @@ def save_step(store: Store, call_sid: str, step: CallStep) -> None:
         "record_id = COALESCE(?, record_id), outcome = ? WHERE call_sid = ?",
         (step.state, step.updated_at, step.language, step.code_hash, step.wrong_codes, step.record_id, step.outcome,
          call_sid))
-
-
-def insert_record(store: Store, record: VoiceRecord) -> int | None:
-    """The new record's id; None when the UNIQUE source refused it (see the module)."""
-    try:
-        return store.conn.insert(
-            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
-            "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
-            "VALUES ('voice', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'counted', '[]')",
-            (record.code_hash, record.serial, record.source, record.received_at, record.status, record.reasons,
-             record.choices, now_utc(), record.phone_hash, int(record.hidden_caller)),
-            returning="record_id",
-        )
-    except Exception as exc:
-        if store.conn.is_unique_violation(exc):
-            return None
-        raise

@@ -1,9 +1,6 @@
-"""What the SMS path reads and writes: `sms_messages` and the record each message makes.
+"""What the SMS path reads and writes: `sms_messages` (its record: `records.add_phone_record`).
 
 `sms.service` calls these inside its one transaction per message. A caller may rely on:
-- `insert_record` returns None when a record of the same source exists: the UNIQUE
-  source refused it (another transaction stored the message meanwhile); the transaction
-  can then only be rolled back (PostgreSQL has aborted it).
 - `insert_message` stores a MessageSid once (ON CONFLICT DO NOTHING); False when another
   transaction stored it first.
 - Rows come back as stored: states, reasons (JSON) and outcomes as their text values.
@@ -38,23 +35,6 @@ class MessageTiming:
     code_hash: str | None
     phone_hash: str | None
     own_status: str | None  # None: the message is not a vote
-
-
-@dataclass(frozen=True)
-class SmsRecord:
-    """The `records` row of one message (channel sms)."""
-
-    code_hash: str | None
-    serial: int | None
-    source: str
-    received_at: str
-    status: str
-    reasons: str
-    choices: str
-    phone_hash: str | None
-    hidden_caller: bool
-    own_status: str | None
-    own_reasons: str | None
 
 
 @dataclass(frozen=True)
@@ -100,24 +80,6 @@ def message_timing(store: Store, message_sid: str) -> MessageTiming | None:
     if row is None:
         return None
     return MessageTiming(row[0], bool(row[1]), row[2], row[3], row[4], row[5])
-
-
-def insert_record(store: Store, record: SmsRecord) -> int | None:
-    """The new record's id; None when the UNIQUE source refused it (see the module)."""
-    try:
-        return store.conn.insert(
-            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
-            "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
-            "VALUES ('sms', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.code_hash, record.serial, record.source, record.received_at, record.status, record.reasons,
-             record.choices, now_utc(), record.phone_hash, int(record.hidden_caller), record.own_status,
-             record.own_reasons),
-            returning="record_id",
-        )
-    except Exception as exc:
-        if store.conn.is_unique_violation(exc):
-            return None
-        raise
 
 
 def insert_message(store: Store, message: NewMessage) -> bool:

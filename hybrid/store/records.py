@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from hybrid.store.hub import Store
+from hybrid.store.hub import Store, now_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +187,41 @@ def paper_outcomes(store: Store) -> list[PaperOutcome]:
 def void_codes(store: Store) -> set[str]:
     """The code hashes of void ballots."""
     return {h for (h,) in store.conn.execute("SELECT code_hash FROM ballots WHERE state = 'void'")}
+
+
+@dataclass(frozen=True)
+class PhoneRecord:
+    """The `records` row of one SMS or one confirmed call (`channel` sms or voice)."""
+
+    channel: str
+    code_hash: str | None
+    serial: int | None
+    source: str
+    received_at: str
+    status: str
+    reasons: str
+    choices: str
+    phone_hash: str | None
+    hidden_caller: bool
+    own_status: str | None
+    own_reasons: str | None
+
+
+def add_phone_record(store: Store, record: PhoneRecord) -> int | None:
+    """The new record's id; None when the UNIQUE source refused it: another transaction
+    stored the same message or call meanwhile, and this one can only be rolled back
+    (PostgreSQL has aborted it)."""
+    try:
+        return store.conn.insert(
+            "INSERT INTO records (channel, code_hash, serial, source, received_at, status, reasons, choices, "
+            "updated_at, phone_hash, hidden_caller, own_status, own_reasons) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.channel, record.code_hash, record.serial, record.source, record.received_at, record.status,
+             record.reasons, record.choices, now_utc(), record.phone_hash, int(record.hidden_caller),
+             record.own_status, record.own_reasons),
+            returning="record_id",
+        )
+    except Exception as exc:
+        if store.conn.is_unique_violation(exc):
+            return None
+        raise
