@@ -204,9 +204,22 @@ class FakeGateway:
         with self._lock:
             self.exports.append(body)
             chosen = [m for m in self.inbox if since <= m.received_at <= until]
-        threading.Thread(target=lambda: [self._deliver(event_body(m.text, m.sender, m.received_at))
+        threading.Thread(target=lambda: [self._deliver_until_taken(event_body(m.text, m.sender, m.received_at))
                                          for m in chosen], daemon=True).start()
         return 202, None
+
+    def _deliver_until_taken(self, body: bytes, tries: int = 20) -> None:
+        """As the app does with a webhook that failed (a dropped keep-alive connection, a
+        5xx): send the same event again, a little later."""
+        import httpx
+
+        for _ in range(tries):
+            try:
+                if self._deliver(body)[0] < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
 
     # -- the webhook client ------------------------------------------------------------
 
