@@ -88,6 +88,7 @@ class FakeGateway:
     requests: list[str] = field(default_factory=list)
     inbox: list[InboxMessage] = field(default_factory=list)
     exports: list[dict] = field(default_factory=list)
+    deliveries: list[str] = field(default_factory=list)  # each webhook's HTTP status or transport error
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -204,9 +205,16 @@ class FakeGateway:
         with self._lock:
             self.exports.append(body)
             chosen = [m for m in self.inbox if since <= m.received_at <= until]
-        threading.Thread(target=lambda: [self._deliver_until_taken(event_body(m.text, m.sender, m.received_at))
-                                         for m in chosen], daemon=True).start()
+        self.deliveries.append(f"export of {len(chosen)}")
+        threading.Thread(target=self._deliver_all, args=(chosen,), daemon=True).start()
         return 202, None
+
+    def _deliver_all(self, chosen: list[InboxMessage]) -> None:
+        try:
+            for m in chosen:
+                self._deliver_until_taken(event_body(m.text, m.sender, m.received_at))
+        except Exception as exc:  # a test reads it in `deliveries`
+            self.deliveries.append(f"export stopped: {type(exc).__name__}: {exc}")
 
     def _deliver_until_taken(self, body: bytes, tries: int = 20) -> None:
         """As the app does with a webhook that failed (a dropped keep-alive connection, a
@@ -217,8 +225,8 @@ class FakeGateway:
             try:
                 if self._deliver(body)[0] < 500:
                     return
-            except httpx.TransportError:
-                pass
+            except httpx.TransportError as exc:
+                self.deliveries.append(f"{type(exc).__name__}: {exc}")
             time.sleep(0.2)
 
     # -- the webhook client ------------------------------------------------------------
@@ -246,6 +254,7 @@ class FakeGateway:
             self._client = httpx.Client(timeout=30.0)
         response = self._client.post(self.webhook_url, content=body,
                                      headers=headers or signed_headers(self.signing_key, body))
+        self.deliveries.append(str(response.status_code))
         try:
             answer = response.json()
         except ValueError:

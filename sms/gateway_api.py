@@ -22,7 +22,7 @@ import http.client
 import json
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from sms.gateway_config import GatewayConfig
@@ -70,7 +70,9 @@ class GatewayApi:
 
     def export_inbox(self, since: datetime, until: datetime) -> None:
         """Ask the phone to send its inbox of [since, until] through the webhook again."""
-        body = {"since": _iso(since), "until": _iso(until)}
+        # Whole seconds on the wire: since rounded down and until up, so that a message of the
+        # last fraction of a second is asked for too (one stored already is only recognised).
+        body = {"since": _iso(since), "until": _iso(_next_whole_second(until))}
         if self.config.device_id:
             body["deviceId"] = self.config.device_id
         status, answer = self._post("/messages/inbox/export", body)
@@ -113,6 +115,10 @@ class GatewayApi:
             else:
                 self._conn = http.client.HTTPConnection(self._host, self._port, timeout=TIMEOUT)
         return self._conn
+
+
+def _next_whole_second(moment: datetime) -> datetime:
+    return moment if moment.microsecond == 0 else moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _iso(moment: datetime) -> str:

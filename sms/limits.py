@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 from hybrid import audit
 from hybrid.store import Store, now_utc
+from hybrid.store.hub import stamp
 from hybrid.store import limits as store_limits
 from hybrid.store.limits import Alarm
 
@@ -35,11 +36,6 @@ ALARM_WRONG_CODES = 50
 ALARM_WINDOW = timedelta(hours=1)
 
 log = logging.getLogger("hybrid.sms")
-
-
-def stamp(moment: datetime) -> str:
-    """A time as the SMS tables store it: UTC, microseconds, fixed width (sorts as text)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from sms import limits
 from sms.caller import caller_of
 from sms.code_mask import mask_codes
 from sms.grammar import CodeProblem, Intent, IntentKind, ProblemKind, parse_message
-from sms.limits import stamp
+from hybrid.store.hub import stamp
 from sms.replies import Outcome, outcome_for, reply_for
 
 log = logging.getLogger("hybrid.sms")

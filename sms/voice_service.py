@@ -40,7 +40,7 @@ from hybrid.states import Channel, RecordState
 from hybrid.store import Store, calls, messages, records
 from sms import limits, voice_menu
 from sms.caller import caller_of
-from sms.limits import stamp
+from hybrid.store.hub import stamp
 from sms.replies import Outcome, outcome_for
 from sms.voice_menu import CallOutcome, CallState, CodeCheck, CodeStatus, Entry, Step, Turn
 

@@ -57,13 +57,13 @@ def serve(sms_server, ws, phone: FakeGateway, **extra: str) -> SmsServer:
     return server
 
 
-def wait_for(condition, timeout: float = 20.0):
+def wait_for(condition, timeout: float = 20.0, why=lambda: ""):
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out {why()}"
         time.sleep(0.05)
 
 
@@ -263,7 +263,7 @@ def test_exactly_once_across_retries_and_two_server_processes(sms_workspace, sms
 def test_sms_pull_asks_the_phone_for_its_inbox_and_stores_only_what_was_missed(sms_workspace, sms_server):
     with FakeGateway(SIGNING_KEY, prefix="/3rdparty/v1") as phone:  # a private server's API
         ws = gateway_workspace(sms_workspace, codes={"de": 3})
-        serve(sms_server, ws, phone)
+        server = serve(sms_server, ws, phone)
         a, b, c = ws.codes["de"]
         assert phone.receive(f"{a} 1", sender=VOTER)[0] == 200
         assert phone.receive(f"{b} 2", sender="+4915199990010", deliver=False)[0] is None  # the server was down
@@ -278,7 +278,10 @@ def test_sms_pull_asks_the_phone_for_its_inbox_and_stores_only_what_was_missed(s
         assert "Asked the phone" in pull.stdout and "no second reply" in " ".join(pull.stdout.split())
         assert phone.exports[0]["since"] == "2019-12-31T23:00:00Z"
         assert phone.requests.count("/3rdparty/v1/messages/inbox/export") == 1
-        wait_for(lambda: ws.query("SELECT COUNT(*) FROM gateway_events") == [(5,)])  # 3 exported, 2 before
+        wait_for(lambda: ws.query("SELECT COUNT(*) FROM gateway_events") == [(5,)],  # 3 exported, 2 before
+                 why=lambda: f"deliveries {phone.deliveries}; exports {phone.exports}; "
+                             f"inbox {[m.received_at.isoformat() for m in phone.inbox]}; events {ws.query('SELECT COUNT(*) FROM gateway_events')}; "
+                             f"pull said {pull.stdout!r}; server log:\n{server.log()[-3000:]}")
         assert ws.query("SELECT COUNT(*) FROM sms_messages") == [(3,)]
         assert replies_to(phone, "+4915199990010", 1) == [THANKS.format("2")]  # the missed one, answered late
         time.sleep(0.5)
@@ -393,3 +396,22 @@ def test_a_voice_channel_beside_the_gateway_stays_twilios(sms_workspace, sms_ser
     assert server.http.post("/twilio/sms", data={"Body": "1"}).status_code == 404  # SMS go through the phone only
     assert phone.receive(f"{ws.codes['de'][0]} 1", sender=VOTER)[:2] == (200, {"status": "stored"})
     assert replies_to(phone, VOTER, 1) == [THANKS.format("1")]
+
+
+def test_an_inbox_export_asks_up_to_the_next_whole_second_so_the_last_message_is_not_left_out():
+    from sms.gateway_api import GatewayApi
+    from sms.gateway_config import GatewayConfig
+
+    with FakeGateway(SIGNING_KEY) as phone:
+        config = GatewayConfig(api_url=phone.url, username=phone.username, password=phone.password,
+                               signing_key=SIGNING_KEY, sms_number="+4915792418830")
+        phone.receive("4821 7730 9512 1", deliver=False)
+        received = phone.inbox[-1].received_at
+        asked_at = received.replace(microsecond=max(received.microsecond, 1))  # "now", the same second
+        api = GatewayApi(config)
+        try:
+            api.export_inbox(datetime(2020, 1, 1, tzinfo=timezone.utc), asked_at)
+        finally:
+            api.close()
+        until = datetime.fromisoformat(phone.exports[0]["until"].replace("Z", "+00:00"))
+        assert until >= received and until - asked_at < timedelta(seconds=1)

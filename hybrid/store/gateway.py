@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from hybrid.store import Store, now_utc
+from hybrid.store.hub import stamp
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,12 @@ class SendResult:
     lease_seconds: float = 0.0  # queued: how long this process still holds it
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
 def record_event(store: Store, event_id: str, message_sid: str, event: str, device_id: str, webhook_id: str | None,
                  received_at: datetime) -> bool:
     cur = store.conn.execute(
         "INSERT INTO gateway_events (event_id, message_sid, event, device_id, webhook_id, received_at, first_seen) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-        (event_id, message_sid, event, device_id, webhook_id, _stamp(received_at), now_utc()))
+        (event_id, message_sid, event, device_id, webhook_id, stamp(received_at), now_utc()))
     return cur.rowcount == 1
 
 
@@ -58,7 +55,7 @@ def queue_reply(store: Store, message_sid: str, outbox_id: str, text: str, lease
     store.conn.execute(
         "INSERT INTO sms_outbox (message_sid, outbox_id, text, state, created_at, lease_until) "
         "VALUES (?, ?, ?, 'queued', ?, ?)",
-        (message_sid, outbox_id, text, _stamp(now), _stamp(now + timedelta(seconds=lease))))
+        (message_sid, outbox_id, text, stamp(now), stamp(now + timedelta(seconds=lease))))
 
 
 @dataclass(frozen=True)
@@ -74,12 +71,12 @@ def take_over(store: Store, message_sid: str, lease: float) -> QueuedReply | Non
     now = datetime.now(timezone.utc)
     row = store.conn.execute(
         "SELECT outbox_id, text, attempts FROM sms_outbox WHERE message_sid = ? AND state = 'queued' "
-        "AND lease_until < ?", (message_sid, _stamp(now))).fetchone()
+        "AND lease_until < ?", (message_sid, stamp(now))).fetchone()
     if row is None:
         return None
     cur = store.conn.execute(
         "UPDATE sms_outbox SET lease_until = ? WHERE message_sid = ? AND state = 'queued' AND lease_until < ?",
-        (_stamp(now + timedelta(seconds=lease)), message_sid, _stamp(now)))
+        (stamp(now + timedelta(seconds=lease)), message_sid, stamp(now)))
     return QueuedReply(row[0], row[1], int(row[2])) if cur.rowcount == 1 else None
 
 
@@ -90,8 +87,8 @@ def mark_results(store: Store, results: Iterable[SendResult]) -> None:
             store.conn.execute(
                 "UPDATE sms_outbox SET state = ?, attempts = ?, last_error = ?, gateway_state = COALESCE(?, gateway_state), "
                 "lease_until = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE message_sid = ?",
-                (r.state, r.attempts, r.error, r.gateway_state, _stamp(now + timedelta(seconds=r.lease_seconds)),
-                 r.state, _stamp(now), r.message_sid))
+                (r.state, r.attempts, r.error, r.gateway_state, stamp(now + timedelta(seconds=r.lease_seconds)),
+                 r.state, stamp(now), r.message_sid))
             if r.state == "sent":
                 store.conn.execute("UPDATE sms_messages SET replied = 1 WHERE message_sid = ?", (r.message_sid,))
 
@@ -111,7 +108,7 @@ class OutboxCounts:
 
 
 def outbox_counts(store: Store) -> OutboxCounts:
-    now = _stamp(datetime.now(timezone.utc))
+    now = stamp(datetime.now(timezone.utc))
     by_state = dict(store.conn.execute("SELECT state, COUNT(*) FROM sms_outbox GROUP BY state").fetchall())
     stale = store.conn.execute("SELECT COUNT(*) FROM sms_outbox WHERE state = 'queued' AND lease_until < ?",
                                (now,)).fetchone()[0]

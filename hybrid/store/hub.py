@@ -27,6 +27,11 @@ def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def stamp(moment: datetime) -> str:
+    """A time as the SMS, voice and gateway tables store it: UTC, microseconds, fixed width (sorts as text)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
 def filesystem_type(path: Path) -> str | None:
     """The type of the filesystem holding `path`, from /proc/mounts (None where unknown)."""
     try:
