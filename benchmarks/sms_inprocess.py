@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 import tempfile
 import time
@@ -27,32 +26,10 @@ import sms_load  # noqa: E402
 
 
 def messages(codes: list[str], count: int, seed: int = 1) -> list:
-    from hybrid.codes import format_code
     from sms.service import InboundSms
 
-    rnd = random.Random(seed)
-    fresh = iter(codes)
-    used: list[str] = []
-    out = []
-    for n in range(count):
-        kind = rnd.random()
-        sender = f"+49151{rnd.randrange(25_000):08d}"
-        if kind < 0.70:
-            code = next(fresh)
-            used.append(code)
-            body = f"{format_code(code)} {rnd.randint(1, 4)} {rnd.randint(5, 9)} {rnd.choice([10, 11])}"
-        elif kind < 0.80 and used:
-            body = f"{rnd.choice(used)} {rnd.randint(1, 4)}"
-        elif kind < 0.85:
-            body = f"{rnd.randrange(10**11, 10**12)} 1 5"
-        elif kind < 0.90:
-            body = "HILFE"
-        elif kind < 0.95:
-            body = f"STATUS {rnd.choice(used or codes)}"
-        else:
-            body = "Hallo, wie funktioniert das?"
-        out.append(InboundSms(f"SM{n:032x}", sms_load.ACCOUNT, body, sender))
-    return out
+    return [InboundSms(f"SM{n:032x}", sms_load.ACCOUNT, body, sender)
+            for n, (sender, body) in enumerate(sms_load.message_mix(codes, count, seed))]
 
 
 def main() -> None:

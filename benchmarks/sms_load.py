@@ -99,20 +99,16 @@ def make_workspace(root: Path, database_url: str | None, provider: str = "twilio
 # -- the requests -------------------------------------------------------------------------
 
 
-def build_requests(codes: list[str], count: int, port: int, seed: int = 1, provider: str = "twilio") -> list[bytes]:
-    """`count` raw HTTP requests, each a signed inbound SMS with its own MessageSid (or event id)."""
-    from datetime import datetime, timezone
-
-    from doubles.gateway_double import event_body, signed_headers
-
+def message_mix(codes: list[str], count: int, seed: int = 1) -> list[tuple[str, str]]:
+    """`count` (sender, body) pairs: 70 % fresh votes, 10 % a code again (a duplicate or a
+    changed vote), 5 % each a wrong code, HILFE, STATUS and chatter, from 25,000 phones."""
     from hybrid.codes import format_code
-    from doubles.twilio_double import inbound_params, sign
 
     rnd = random.Random(seed)
     fresh = iter(codes)
     used: list[str] = []
     out = []
-    for n in range(count):
+    for _ in range(count):
         kind = rnd.random()
         sender = f"+49151{rnd.randrange(25_000):08d}"
         if kind < 0.70:
@@ -129,6 +125,19 @@ def build_requests(codes: list[str], count: int, port: int, seed: int = 1, provi
             body = f"STATUS {rnd.choice(used or codes)}"
         else:
             body = "Hallo, wie funktioniert das?"
+        out.append((sender, body))
+    return out
+
+
+def build_requests(codes: list[str], count: int, port: int, seed: int = 1, provider: str = "twilio") -> list[bytes]:
+    """`count` raw HTTP requests, each a signed inbound SMS with its own MessageSid (or event id)."""
+    from datetime import datetime, timezone
+
+    from doubles.gateway_double import event_body, signed_headers
+    from doubles.twilio_double import inbound_params, sign
+
+    out = []
+    for n, (sender, body) in enumerate(message_mix(codes, count, seed)):
         if provider == "gateway":
             event = event_body(body, sender, datetime.now(timezone.utc), event_id=f"ev{seed:04x}{n:015x}")
             headers = signed_headers(GATEWAY_KEY, event)
