@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import queue
 import socket
 import sys
 import threading
@@ -69,15 +70,26 @@ class Refusals:
 class StoreThreads:
     """Store work off the event loop: a few threads, each with its own connection and the
     SMS and voice services on it; `await threads.run(function)` runs `function` on one of
-    them, giving up after STORE_TIMEOUT seconds."""
+    them, giving up after STORE_TIMEOUT seconds.
+
+    On SQLite (one writer at a time anyway) one thread takes the work in batches: what
+    queued up while it was busy (at most BATCH_MAX) runs in one transaction, each piece
+    in its own savepoint, and every piece is answered only after that one COMMIT. Under
+    load this spends one commit, not one per message; an idle server runs each at once."""
+
+    BATCH_MAX = 64
 
     def __init__(self, workspace: Path) -> None:
         self.workspace = workspace
-        # SQLite takes one writer at a time anyway; PostgreSQL overlaps the round trips of a few.
-        threads = POSTGRES_STORE_THREADS if os.environ.get("HYBRID_DATABASE_URL") else 1
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hybrid-store")
         self._local = threading.local()
         self._opened: list[SmsService] = []
+        self._batches: queue.SimpleQueue | None = None
+        if os.environ.get("HYBRID_DATABASE_URL"):  # PostgreSQL overlaps the round trips of a few
+            self.executor = ThreadPoolExecutor(max_workers=POSTGRES_STORE_THREADS, thread_name_prefix="hybrid-store")
+        else:
+            self._batches = queue.SimpleQueue()
+            self._batcher = threading.Thread(target=self._serve_batches, name="hybrid-store", daemon=True)
+            self._batcher.start()
 
     def sms(self) -> SmsService:
         """This thread's SMS service (reconnecting when PostgreSQL went away)."""
@@ -102,13 +114,84 @@ class StoreThreads:
 
     async def run(self, function, *args):
         loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(self.executor, function, *args), STORE_TIMEOUT)
+        if self._batches is None:
+            return await asyncio.wait_for(loop.run_in_executor(self.executor, function, *args), STORE_TIMEOUT)
+        future = loop.create_future()
+        self._batches.put((loop, future, function, args))
+        async with asyncio.timeout(STORE_TIMEOUT):
+            return await future
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        if self._batches is None:
+            self.executor.shutdown(wait=True)
+        else:
+            self._batches.put(None)
+            self._batcher.join()
         for current in self._opened:
             with contextlib.suppress(Exception):
                 current.store.close()
+
+    # -- the SQLite batcher ----------------------------------------------------------------
+
+    def _serve_batches(self) -> None:
+        while True:
+            first = self._batches.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.BATCH_MAX:
+                try:
+                    more = self._batches.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._batches.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            outcomes = self._run_batch([(function, args) for _, _, function, args in batch])
+            by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+            for (loop, future, _, _), outcome in zip(batch, outcomes):
+                by_loop.setdefault(loop, []).append((future, outcome))
+            for loop, settled in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(_settle, settled)
+
+    def _run_batch(self, work: list) -> list[tuple[bool, object]]:
+        """(ok, result or exception) per piece; all or none of the batch is committed."""
+        if len(work) == 1:
+            return [_outcome(*work[0])]
+        try:
+            store = self.sms().store
+            with store.transaction():
+                outcomes = [_in_savepoint(store, function, args) for function, args in work]
+        except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is stored
+            return [(False, exc)] * len(work)
+        return outcomes
+
+
+def _outcome(function, args) -> tuple[bool, object]:
+    try:
+        return True, function(*args)
+    except Exception as exc:
+        return False, exc
+
+
+def _in_savepoint(store, function, args) -> tuple[bool, object]:
+    try:
+        with store.transaction():  # nested: a piece that fails leaves nothing of itself behind
+            return True, function(*args)
+    except Exception as exc:
+        return False, exc
+
+
+def _settle(settled: list) -> None:
+    for future, (ok, value) in settled:
+        if future.done():  # the request gave up (STORE_TIMEOUT) while its work queued
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 def create_app(workspace: Path, providers: Sequence[SmsProvider]) -> Starlette:

@@ -88,6 +88,10 @@ class SqliteDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
+        if self.conn.in_transaction:  # inside a batch (`sms.serving`): a savepoint, as psycopg nests
+            with self._savepoint():
+                yield self
+            return
         # IMMEDIATE: take the write lock now, so two writers never both read-then-write.
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -97,6 +101,18 @@ class SqliteDatabase(Database):
             raise
         else:
             self.conn.execute("COMMIT")
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self.conn.execute("SAVEPOINT nested")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO nested")
+            self.conn.execute("RELEASE nested")
+            raise
+        else:
+            self.conn.execute("RELEASE nested")
 
     def close(self) -> None:
         self.conn.close()
