@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,16 +34,43 @@ def _mac(key: bytes, seq: int, at: str, kind: str, body: str, prev: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def append(store: Store, kind: str, body: dict[str, Any]) -> str:
-    """Add an entry inside the caller's open transaction; returns the new head."""
+def append(store: Store, kind: str, body: dict[str, Any]) -> str | None:
+    """Add an entry inside the caller's open transaction; returns the new head (None while
+    `deferred`: the entry is written when the batch ends)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if store.audit_pending is not None:
+        store.audit_pending.append((kind, text))
+        return None
+    return _write(store, [(kind, text)])
+
+
+def _write(store: Store, pending: list[tuple[str, str]]) -> str:
     audit_log.lock_chain(store)  # one sequence: concurrent writers take turns
     last = audit_log.last_link(store)
     seq, prev = (last.seq + 1, last.mac) if last else (1, GENESIS)
     at = now_utc()
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    mac = _mac(store.key, seq, at, kind, text, prev)
-    audit_log.append(store, AuditEntry(seq, at, kind, text, prev, mac))
-    return mac
+    written = []
+    for kind, text in pending:
+        mac = _mac(store.key, seq, at, kind, text, prev)
+        written.append(AuditEntry(seq, at, kind, text, prev, mac))
+        seq, prev = seq + 1, mac
+    audit_log.append_all(store, written)
+    return prev
+
+
+@contextmanager
+def deferred(store: Store) -> Iterator[None]:
+    """Inside one transaction of many pieces (`sms.serving`'s batches): the entries they
+    append are chained and written together at the end, in the order appended, under one
+    turn of the chain's lock, so the lock is held only from there to the commit. The chain
+    is the same as if each piece had appended its own (one entry per event, in order)."""
+    store.audit_pending = pending = []
+    try:
+        yield
+        if pending:
+            _write(store, pending)
+    finally:
+        store.audit_pending = None
 
 
 def entries(store: Store) -> Iterator[AuditEntry]:

@@ -24,7 +24,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -32,7 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hybrid import audit
 from hybrid.errors import InvalidInput
+from hybrid.store import LockBusy, worth_retrying
 from hybrid.store.messages import ping
 from hybrid.workspace import Workspace
 from sms import limits
@@ -68,14 +69,17 @@ class Refusals:
 
 
 class StoreThreads:
-    """Store work off the event loop: a few threads, each with its own connection and the
-    SMS and voice services on it; `await threads.run(function)` runs `function` on one of
-    them, giving up after STORE_TIMEOUT seconds.
+    """Store work off the event loop: a few threads (one on SQLite, which takes one writer
+    at a time anyway; four on PostgreSQL, to overlap round trips), each with its own
+    connection and the SMS and voice services on it. `await threads.run(function)` runs
+    `function` on one of them, giving up after STORE_TIMEOUT seconds.
 
-    On SQLite (one writer at a time anyway) one thread takes the work in batches: what
-    queued up while it was busy (at most BATCH_MAX) runs in one transaction, each piece
-    in its own savepoint, and every piece is answered only after that one COMMIT. Under
-    load this spends one commit, not one per message; an idle server runs each at once."""
+    Work is taken in batches: what queued up while a thread was busy (at most BATCH_MAX)
+    runs in one transaction, each piece in its own savepoint, and every piece is answered
+    only after that one COMMIT; an idle server runs each piece at once, alone. In a batch
+    the audit entries are chained at the end (`audit.deferred`), so the chain's lock is
+    held only from there to the commit, and a lock held elsewhere is never waited for: the
+    piece that wanted it runs again alone after the commit (so batches never deadlock)."""
 
     BATCH_MAX = 64
 
@@ -83,13 +87,12 @@ class StoreThreads:
         self.workspace = workspace
         self._local = threading.local()
         self._opened: list[SmsService] = []
-        self._batches: queue.SimpleQueue | None = None
-        if os.environ.get("HYBRID_DATABASE_URL"):  # PostgreSQL overlaps the round trips of a few
-            self.executor = ThreadPoolExecutor(max_workers=POSTGRES_STORE_THREADS, thread_name_prefix="hybrid-store")
-        else:
-            self._batches = queue.SimpleQueue()
-            self._batcher = threading.Thread(target=self._serve_batches, name="hybrid-store", daemon=True)
-            self._batcher.start()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        count = POSTGRES_STORE_THREADS if os.environ.get("HYBRID_DATABASE_URL") else 1
+        self._threads = [threading.Thread(target=self._serve, name=f"hybrid-store-{n}", daemon=True)
+                         for n in range(count)]
+        for thread in self._threads:
+            thread.start()
 
     def sms(self) -> SmsService:
         """This thread's SMS service (reconnecting when PostgreSQL went away)."""
@@ -113,60 +116,66 @@ class StoreThreads:
         return current
 
     async def run(self, function, *args):
-        loop = asyncio.get_running_loop()
-        if self._batches is None:
-            return await asyncio.wait_for(loop.run_in_executor(self.executor, function, *args), STORE_TIMEOUT)
-        future = loop.create_future()
-        self._batches.put((loop, future, function, args))
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put((future, function, args))
         async with asyncio.timeout(STORE_TIMEOUT):
             return await future
 
     def close(self) -> None:
-        if self._batches is None:
-            self.executor.shutdown(wait=True)
-        else:
-            self._batches.put(None)
-            self._batcher.join()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
         for current in self._opened:
             with contextlib.suppress(Exception):
                 current.store.close()
 
-    # -- the SQLite batcher ----------------------------------------------------------------
+    # -- a store thread --------------------------------------------------------------------
 
-    def _serve_batches(self) -> None:
+    def _serve(self) -> None:
         while True:
-            first = self._batches.get()
+            first = self._queue.get()
             if first is None:
                 return
             batch = [first]
             while len(batch) < self.BATCH_MAX:
                 try:
-                    more = self._batches.get_nowait()
+                    more = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
-                    self._batches.put(None)  # stop after this batch
+                    self._queue.put(None)  # this thread stops after the batch
                     break
                 batch.append(more)
-            outcomes = self._run_batch([(function, args) for _, _, function, args in batch])
-            by_loop: dict[asyncio.AbstractEventLoop, list] = {}
-            for (loop, future, _, _), outcome in zip(batch, outcomes):
-                by_loop.setdefault(loop, []).append((future, outcome))
-            for loop, settled in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    loop.call_soon_threadsafe(_settle, settled)
+            futures = [future for future, _, _ in batch]
+            work = [(function, args) for _, function, args in batch]
+            outcomes = self._run_batch(work)
+            again = [n for n, (ok, value) in enumerate(outcomes) if not ok and isinstance(value, LockBusy)]
+            _answer([(futures[n], outcome) for n, outcome in enumerate(outcomes) if n not in again])
+            for n in again:  # a lock held elsewhere (or a batch the engine rolled back): alone, waiting
+                _answer([(futures[n], _outcome(*work[n]))])
 
     def _run_batch(self, work: list) -> list[tuple[bool, object]]:
-        """(ok, result or exception) per piece; all or none of the batch is committed."""
+        """(ok, result or exception) per piece, each committed when this returns; LockBusy
+        for a piece that must run again alone."""
         if len(work) == 1:
             return [_outcome(*work[0])]
         try:
             store = self.sms().store
-            with store.transaction():
-                outcomes = [_in_savepoint(store, function, args) for function, args in work]
-        except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is stored
-            return [(False, exc)] * len(work)
-        return outcomes
+            with store.transaction(), audit.deferred(store):
+                with store.conn.without_waiting():
+                    return [_in_savepoint(store, function, args) for function, args in work]
+        except Exception as exc:  # BEGIN, the audit entries or COMMIT failed: nothing is stored
+            if not worth_retrying(exc):
+                return [(False, exc)] * len(work)
+            return [(False, LockBusy("the batch"))] * len(work)
+
+
+def _answer(settled: list) -> None:
+    """Hand outcomes to their requests on the event loop that awaits them."""
+    if settled:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            settled[0][0].get_loop().call_soon_threadsafe(_settle, settled)
 
 
 def _outcome(function, args) -> tuple[bool, object]:

@@ -11,11 +11,11 @@ and merge count), `purging`, `review` (items, decisions, reviewers), `messages` 
 and outbox). Nothing outside this package writes SQL.
 """
 
-from hybrid.store.engines import worth_retrying
+from hybrid.store.engines import LockBusy, worth_retrying
 from hybrid.store.hub import NETWORK_FILESYSTEMS, STORE_FILE, BallotRow, Store, filesystem_type, now_utc
 from hybrid.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "NETWORK_FILESYSTEMS", "SCHEMA_VERSION", "STORE_FILE", "BallotRow", "Store",
-    "filesystem_type", "now_utc", "worth_retrying",
+    "filesystem_type", "now_utc", "worth_retrying", "LockBusy",
 ]

@@ -47,11 +47,15 @@ def last_link(store: Store) -> ChainLink | None:
     return ChainLink(*row) if row else None
 
 
-def append(store: Store, entry: AuditEntry) -> None:
-    store.conn.execute(
-        "INSERT INTO audit (seq, at, kind, body, prev, mac) VALUES (?, ?, ?, ?, ?, ?)",
-        (entry.seq, entry.at, entry.kind, entry.body, entry.prev, entry.mac),
-    )
+_INSERT = "INSERT INTO audit (seq, at, kind, body, prev, mac) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def append_all(store: Store, entries: list[AuditEntry]) -> None:
+    rows = [(e.seq, e.at, e.kind, e.body, e.prev, e.mac) for e in entries]
+    if len(rows) == 1:
+        store.conn.execute(_INSERT, rows[0])
+    else:
+        store.conn.executemany(_INSERT, rows)
 
 
 def read(store: Store) -> Iterator[AuditEntry]:

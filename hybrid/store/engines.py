@@ -27,6 +27,10 @@ def worth_retrying(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) in _RETRY_STATES
 
 
+class LockBusy(Exception):
+    """Another transaction holds the lock, and this one was told not to wait (`without_waiting`)."""
+
+
 class Database:
     """A connection with `execute`, `insert` and `transaction`, the same on both engines."""
 
@@ -49,8 +53,20 @@ class Database:
         raise NotImplementedError
         yield self
 
+    waits_for_locks = True  # False inside a batch (`sms.serving`): a taken lock raises LockBusy
+
     def lock(self, name: str) -> None:
         """Serialise writers on `name` until the transaction ends (a no-op where writers are serial anyway)."""
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Locks taken meanwhile never wait: one held elsewhere raises LockBusy at once, so a
+        transaction holding many locks never waits for one (and never deadlocks)."""
+        self.waits_for_locks = False
+        try:
+            yield
+        finally:
+            self.waits_for_locks = True
 
     @staticmethod
     def is_unique_violation(exc: BaseException) -> bool:
@@ -155,7 +171,11 @@ class PostgresDatabase(Database):
             yield self
 
     def lock(self, name: str) -> None:
-        self.execute("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(name.encode()),))
+        key = zlib.crc32(name.encode())
+        if self.waits_for_locks:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+        elif not self.execute("SELECT pg_try_advisory_xact_lock(?)", (key,)).fetchone()[0]:
+            raise LockBusy(name)
 
     def close(self) -> None:
         self.conn.close()

@@ -69,6 +69,7 @@ class Store:
         self.key = key
         self.process_id = process_id
         self.path = path  # the SQLite file, or the PostgreSQL URL without its password
+        self.audit_pending: list | None = None  # audit entries held back by `audit.deferred`
 
     # -- opening -----------------------------------------------------------------
     @classmethod
@@ -157,9 +158,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """One short write transaction; rolled back on any error."""
-        with self.conn.transaction():
-            yield self.conn
+        """One short write transaction; rolled back on any error. Nested (inside a batch): a
+        savepoint, and audit entries held back since it began are dropped with it."""
+        pending = self.audit_pending
+        mark = len(pending) if pending is not None else 0
+        try:
+            with self.conn.transaction():
+                yield self.conn
+        except BaseException:
+            if pending is not None:
+                del pending[mark:]
+            raise
 
     # -- hashes ------------------------------------------------------------------
     def code_hash(self, code: str) -> str:
