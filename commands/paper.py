@@ -52,6 +52,7 @@ def print_ballots(
     from forms.addresses import read_addresses
     from forms.print_run import PrintRequest, run_print
     from hybrid.ballot_lifecycle import issued_ballots
+    from hybrid.states import BallotState
     from hybrid.store import STORE_FILE
 
     opened = session(ctx)
@@ -64,7 +65,7 @@ def print_ballots(
         if not serials:
             raise InvalidInput("--replace needs the serial numbers to replace, e.g. hybrid print --replace 1042")
         rows = issued_ballots(store, list(serials))
-        void = [r.serial for r in rows if r.state == "void"]
+        void = [r.serial for r in rows if r.state == BallotState.VOID]
         if void:
             raise InvalidInput(f"serial {void[0]} is already void; it cannot be replaced again")
         layouts = store.layouts()

@@ -11,6 +11,7 @@ from rich.table import Table
 from commands.output import console, errors, to_json
 from commands.session import session
 from hybrid.errors import ExitCode, InvalidInput
+from hybrid.states import ReviewAction
 
 review_app = typer.Typer(no_args_is_help=True, help="What the machine could not decide. / Prüfung.")
 
@@ -316,9 +317,10 @@ def review_decide(
     if confirm:
         item = review_mod.confirm(store, process, item_id, name, expected_version=version)
     else:
-        action = {"--serial": "identify", "--personal-data": "personal_data", "--text": "text", "--accept": "accept",
-                  "--marks": "marks", "--invalid-question": "invalid_question", "--invalid": "invalid",
-                  "--reject": "reject"}[chosen[0]]
+        action = {"--serial": ReviewAction.IDENTIFY, "--personal-data": ReviewAction.PERSONAL_DATA,
+                  "--text": ReviewAction.TEXT, "--accept": ReviewAction.ACCEPT, "--marks": ReviewAction.MARKS,
+                  "--invalid-question": ReviewAction.INVALID_QUESTION, "--invalid": ReviewAction.INVALID,
+                  "--reject": ReviewAction.REJECT}[chosen[0]]
         request = review_mod.DecisionRequest(
             action=action, marks=review_mod.parse_marks(process, marks) if marks is not None else None,
             questions=tuple(invalid_question or ()), serial=serial, page=page, text=text)

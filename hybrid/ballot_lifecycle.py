@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from hybrid import audit
 from hybrid.errors import InvalidInput
+from hybrid.states import BallotState
 from hybrid.store import BallotRow, Store
 
 
@@ -34,7 +35,7 @@ def void_ballots(store: Store, serials: list[int], reason: str = "void") -> Void
     """Void each serial in its own transaction, with an audit entry; already void is reported, not an error."""
     report = VoidReport()
     for row in issued_ballots(store, serials):
-        if row.state == "void":
+        if row.state == BallotState.VOID:
             report.already_void.append(row.serial)
             continue
         with store.transaction():

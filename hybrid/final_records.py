@@ -31,7 +31,7 @@ from hybrid import identity_votes, review, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import cast_vote, choices_from_json, reasons_from_json, reasons_json
-from hybrid.states import Reason, RecordState
+from hybrid.states import BallotState, Reason, RecordState
 from hybrid.store import Store, worth_retrying
 from hybrid.store.records import records_for_merge, void_codes
 
@@ -135,7 +135,7 @@ class StoredRow:
     def vote(self) -> rules.CastVote:
         return cast_vote(self.record_id, self.channel, self.status.value, reasons_json(self.reasons),
                          self.choices_text, self.received_at, self.own_status, self.own_reasons, self.hidden_caller,
-                         self.serial, "void" if self.void else None).vote
+                         self.serial, BallotState.VOID.value if self.void else None).vote
 
 
 _STATES = {state.value: state for state in RecordState}

@@ -32,7 +32,7 @@ from datetime import date, datetime, timedelta
 from hybrid import audit, rules
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
-from hybrid.states import Channel, Reason, RecordState
+from hybrid.states import BallotState, Channel, Reason, RecordState
 from hybrid.store import Store, audit_log, now_utc, records
 
 
@@ -95,7 +95,7 @@ def cast_vote(record_id: int, channel: str, status: str, reasons: str | None, ch
     Paper: its own decision is the stored one without what other channels did to it
     (`rules.own_paper_decision`); phones: counted unless its content could not be taken."""
     state, why, chosen = RecordState(status), reasons_from_json(reasons), choices_from_json(choices)
-    void = ballot_state == "void"
+    void = ballot_state == BallotState.VOID
     if channel == Channel.PAPER:
         vote = rules.CastVote(record_id, channel, chosen,
                               received=_day(received_at) if received_at else None,

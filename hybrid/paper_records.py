@@ -18,7 +18,7 @@ from hybrid.identity_votes import choices_json, reasons_from_json, reasons_json
 from hybrid.codes import normalise_code
 from hybrid.definition import Process
 from hybrid.layout import Layout
-from hybrid.states import Channel, MarkState, PageState, Reason, RecordState
+from hybrid.states import BallotState, Channel, MarkState, PageState, Reason, RecordState
 from hybrid.store import Store, now_utc, pages, records
 
 
@@ -71,39 +71,34 @@ class PageOutcome:
 
 def _classify(store: Store, process: Process, layouts: dict[str, Layout], page: ScannedPage
               ) -> tuple[PageState, tuple[Reason, ...], str | None]:
-    """The page's state before its ballot is judged; also the code's hash when known.
-    A code read by OCR need not match the OCR-read serial to be identified (a person
-    then checks it); `ocr_evidence` decides whether it may count without one."""
-    simple = {
-        "blank": (PageState.SKIPPED, (Reason.BLANK_PAGE,)),
-        "back": (PageState.SKIPPED, (Reason.BACK_SIDE,)),
-        "letter": (PageState.SKIPPED, (Reason.COVER_LETTER,)),
-        "foreign": (PageState.REJECTED, (Reason.NOT_A_BALLOT,)),
-        "unreadable": (PageState.UNREADABLE, (Reason.NO_CODE,)),
-    }
-    if page.kind in simple:
-        state, reasons = simple[page.kind]
-        return state, reasons, None
-    if page.process_id != process.id:
-        test = page.process_id is not None and page.process_id.endswith("-test") and not process.is_test
-        return PageState.REJECTED, (Reason.TEST_BALLOT if test else Reason.OTHER_PROCESS,), None
-    if page.layout_hash not in layouts or page.code is None:
-        return PageState.REJECTED, (Reason.OTHER_PROCESS,), None
-    code_hash = store.code_hash(page.code)
-    ballot = store.ballot_by_code_hash(code_hash)
-    if ballot is None or (ballot.serial != page.serial and not page.code_from_ocr):
-        return PageState.REJECTED, (Reason.UNKNOWN_CODE,), code_hash
-    if ballot.state == "void":
-        return PageState.REJECTED, (Reason.VOID_CODE,), code_hash
-    if page.mark_signature in pages.identified_signatures(store, code_hash, page.ballot_page):
-        return PageState.DUPLICATE, (Reason.RESCAN,), code_hash
-    return PageState.IDENTIFIED, tuple(page.reasons), code_hash
+    """The page's state before its ballot is judged (`rules.classify_page` of its facts),
+    and the code's hash when the page is identified or a duplicate."""
+    facts, code_hash = _page_facts(store, layouts, page)
+    state, reasons = rules.classify_page(process, facts)
+    return state, reasons, code_hash if state in (PageState.IDENTIFIED, PageState.DUPLICATE) else None
+
+
+def _page_facts(store: Store, layouts: dict[str, Layout], page: ScannedPage) -> tuple[rules.PageFacts, str | None]:
+    """What the store knows of the page's code; looked up only for a ballot page with a code."""
+    code_hash = ballot = None
+    rescan = False
+    if page.kind == "ballot" and page.code is not None:
+        code_hash = store.code_hash(page.code)
+        ballot = store.ballot_by_code_hash(code_hash)
+        rescan = ballot is not None and page.mark_signature in pages.identified_signatures(
+            store, code_hash, page.ballot_page)
+    facts = rules.PageFacts(
+        kind=page.kind, process_id=page.process_id, layout_known=page.layout_hash in layouts,
+        has_code=page.code is not None, code_from_ocr=page.code_from_ocr, serial=page.serial,
+        ballot_state=BallotState(ballot.state) if ballot is not None else None,
+        ballot_serial=ballot.serial if ballot is not None else None, rescan=rescan, reasons=tuple(page.reasons))
+    return facts, code_hash
 
 
 def ocr_evidence(store: Store, layouts: dict[str, Layout], page: ScannedPage, code_hash: str) -> rules.OcrCodeEvidence:
     """The checks behind a code read by OCR, against the issued ballot its keyed hash names."""
     ballot = store.ballot_by_code_hash(code_hash)
-    issued = ballot is not None and ballot.state != "void"
+    issued = ballot is not None and ballot.state != BallotState.VOID
     layout = layouts.get(ballot.layout_hash) if ballot is not None else None
     return rules.OcrCodeEvidence(
         check_digit=page.code is not None and normalise_code(page.code) == page.code,

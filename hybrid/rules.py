@@ -14,7 +14,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from hybrid.definition import Process
-from hybrid.states import Channel, MarkState, Reason, RecordState
+from hybrid.states import BallotState, Channel, MarkState, PageState, Reason, RecordState, ReviewAction
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -61,6 +61,62 @@ def ocr_code_trusted(evidence: OcrCodeEvidence) -> bool:
     """An OCR-read code counts like a QR only when every check holds; anything less goes to a person."""
     return (evidence.check_digit and evidence.issued and evidence.serial_matches and evidence.layout_matches
             and evidence.geometry_sound)
+
+
+# -- one scanned page, before its ballot is judged --------------------------------------
+
+@dataclass(frozen=True)
+class PageFacts:
+    """What the reader saw on one page and what the store knows of its code
+    (`paper_records` gathers them; the code itself stays out)."""
+
+    kind: str  # the reader's: ballot | back | letter | blank | foreign | unreadable
+    process_id: str | None = None  # as printed in the page's QR (or read by OCR)
+    layout_known: bool = False  # the page's layout is one of this process's
+    has_code: bool = False
+    code_from_ocr: bool = False
+    serial: int | None = None  # as read from the page
+    ballot_state: BallotState | None = None  # of the printed ballot the code's keyed hash names; None: none
+    ballot_serial: int | None = None  # that ballot's serial
+    rescan: bool = False  # an identified page of that code and page number has the same mark signature
+    reasons: tuple[Reason, ...] = ()  # the reader's doubts, kept on an identified page
+
+
+_NOT_A_BALLOT_PAGE = {
+    "blank": (PageState.SKIPPED, (Reason.BLANK_PAGE,)),
+    "back": (PageState.SKIPPED, (Reason.BACK_SIDE,)),
+    "letter": (PageState.SKIPPED, (Reason.COVER_LETTER,)),
+    "foreign": (PageState.REJECTED, (Reason.NOT_A_BALLOT,)),
+    "unreadable": (PageState.UNREADABLE, (Reason.NO_CODE,)),
+}
+
+
+def classify_page(process: Process, facts: PageFacts) -> tuple[PageState, tuple[Reason, ...]]:
+    """The page's one state and its reasons. A caller may rely on:
+    - the reader's kind decides every page that is not a ballot page (skipped, rejected
+      not_a_ballot, unreadable no_code); a ballot page is never UNREADABLE;
+    - a REJECTED page has exactly one reason, the first that holds of: another process
+      (test_ballot when that process is a test deck and this one is live), a layout not
+      of this process or no code (other_process), no printed ballot with the code or,
+      for a QR-read code, another serial (unknown_code), a void ballot (void_code);
+    - a page already identified with the same marks is DUPLICATE (rescan);
+    - every other page is IDENTIFIED with the reader's reasons. A code read by OCR need
+      not match the OCR-read serial here (a person then checks it; `ocr_code_trusted`
+      decides whether it may count without one)."""
+    if facts.kind in _NOT_A_BALLOT_PAGE:
+        return _NOT_A_BALLOT_PAGE[facts.kind]
+    if facts.process_id != process.id:
+        test = facts.process_id is not None and facts.process_id.endswith("-test") and not process.is_test
+        return PageState.REJECTED, (Reason.TEST_BALLOT if test else Reason.OTHER_PROCESS,)
+    if not facts.layout_known or not facts.has_code:
+        return PageState.REJECTED, (Reason.OTHER_PROCESS,)
+    if facts.ballot_state is None or (facts.ballot_serial != facts.serial and not facts.code_from_ocr):
+        return PageState.REJECTED, (Reason.UNKNOWN_CODE,)
+    if facts.ballot_state is BallotState.VOID:
+        return PageState.REJECTED, (Reason.VOID_CODE,)
+    if facts.rescan:
+        return PageState.DUPLICATE, (Reason.RESCAN,)
+    return PageState.IDENTIFIED, tuple(facts.reasons)
 
 
 @dataclass(frozen=True)
@@ -419,3 +475,81 @@ def one_counted(finals: list[tuple[Decision, bool]]) -> list[Decision]:
             out[i] = Decision(RecordState.REVIEW, _with(decision.reasons, Reason.CROSS_CHANNEL_CONFLICT),
                               decision.choices)
     return out
+
+
+# -- what a person's decision makes of a record (README, "Review") -------------------------------
+
+RECORD_ACTIONS = (ReviewAction.ACCEPT, ReviewAction.MARKS, ReviewAction.INVALID_QUESTION, ReviewAction.INVALID,
+                  ReviewAction.REJECT)
+COUNTING_ACTIONS = frozenset({ReviewAction.ACCEPT, ReviewAction.MARKS})  # they make a record count: it settles
+#                                                                          the other records of its code
+
+
+@dataclass(frozen=True)
+class ReviewedDecision(Decision):
+    """A record's decision once a person's decision on it (or on another record of its code) is in force.
+
+    `invalid_ballot` — a valid ballot whose content is invalid (CONSUL's "nulls"): REJECTED, no choices;
+    `invalid_questions` — questions a reviewer (or an overvote) made invalid; left out of `choices`.
+    """
+
+    invalid_ballot: bool = False
+    invalid_questions: tuple[str, ...] = ()
+
+
+def decide_reviewed(process: Process, machine: Decision, action: ReviewAction | str,
+                    marks: Mapping[str, Iterable[str]] | None = None, questions: Iterable[str] = ()
+                    ) -> ReviewedDecision:
+    """The decision a reviewer's action on a record makes of its machine decision. Pure.
+
+    accept — the choices as read; marks — `marks` for the questions it names, the reading
+    for the rest; invalid_question — the reading without `questions`; invalid — a ballot
+    with invalid content (REJECTED, `invalid_ballot`, no choices); reject — not a ballot
+    that can count (REJECTED). The machine's reasons are kept.
+    Choices are judged with `judge_choices`, one question at a time: a question over its
+    limit (CONTENT_DOUBTS: overvote, over_budget) is invalid whoever marked it. A ballot
+    left with no valid choice but an invalid question is an invalid ballot; one with no
+    choice at all is blank (COUNTED, blank_ballot). ValueError for an action that is not
+    one on a record."""
+    reasons = set(machine.reasons)
+    if action == ReviewAction.REJECT:
+        return ReviewedDecision(RecordState.REJECTED, _sorted(reasons), {})
+    if action == ReviewAction.INVALID:
+        return ReviewedDecision(RecordState.REJECTED, _sorted(reasons), {}, invalid_ballot=True)
+    choices: dict[str, tuple[str, ...]] = {q: tuple(v) for q, v in machine.choices.items()}
+    invalid: set[str] = set()
+    if action == ReviewAction.MARKS:
+        choices.update({q: tuple(v) for q, v in (marks or {}).items()})
+    elif action == ReviewAction.INVALID_QUESTION:
+        invalid |= set(questions)
+    elif action != ReviewAction.ACCEPT:
+        raise ValueError(f"{action!r} is not a decision on a record")
+    judged: dict[str, tuple[str, ...]] = {}
+    for question, options in choices.items():
+        if not options or question in invalid:
+            continue
+        got, why = judge_choices(process, [MarkedBox(question, option, MarkState.MARKED) for option in options])
+        over = why & CONTENT_DOUBTS
+        if over:
+            invalid.add(question)
+            reasons |= over
+        else:
+            judged.update(got)
+    invalid_questions = tuple(sorted(invalid))
+    if not judged and invalid:
+        return ReviewedDecision(RecordState.REJECTED, _sorted(reasons), {}, invalid_ballot=True,
+                                invalid_questions=invalid_questions)
+    if not judged:
+        return ReviewedDecision(RecordState.COUNTED, _sorted(reasons | {Reason.BLANK_BALLOT}), {})
+    return ReviewedDecision(RecordState.COUNTED, _sorted(reasons - {Reason.BLANK_BALLOT}), judged,
+                            invalid_questions=invalid_questions)
+
+
+def settled_by_conflict(machine: Decision) -> Decision:
+    """A record of a cross-channel conflict whose other side a person accepted (or marked):
+    SUPERSEDED, keeping what was read."""
+    return Decision(RecordState.SUPERSEDED, tuple(machine.reasons), dict(machine.choices))
+
+
+def _sorted(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
+    return tuple(sorted(set(reasons), key=lambda r: r.value))

@@ -13,6 +13,26 @@ class Channel(str, Enum):
     VOICE = "voice"
 
 
+class BallotState(str, Enum):
+    """What a printed ballot is now (table `ballots`); stored as its value."""
+
+    ISSUED = "issued"
+    VOID = "void"  # lost, undeliverable or replaced: its code no longer counts
+
+
+class ReviewAction(str, Enum):
+    """What a reviewer decides on an item (table `review_decisions`); stored and exported as its value."""
+
+    ACCEPT = "accept"  # a record as read; a comment's suggested text
+    MARKS = "marks"  # a record with the marks the reviewer set
+    INVALID_QUESTION = "invalid_question"
+    INVALID = "invalid"  # a valid ballot whose content is invalid (CONSUL's nulls)
+    REJECT = "reject"
+    IDENTIFY = "identify"  # an unreadable page, by the serial printed on it
+    TEXT = "text"  # a comment, with the corrected text
+    PERSONAL_DATA = "personal_data"  # a comment that must not be published
+
+
 class PageState(str, Enum):
     """What became of one scanned page; every page ends in exactly one of these."""
 

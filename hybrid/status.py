@@ -24,7 +24,7 @@ from hybrid import audit, review
 from hybrid.definition import Process
 from hybrid.final_records import CHANNELS, final_records, reason_counts, state_counts
 from hybrid.purge import purge_from
-from hybrid.states import RecordState
+from hybrid.states import BallotState, RecordState
 from hybrid.store import Store, audit_log, counts, pages
 
 
@@ -117,7 +117,7 @@ def collect(store: Store, process: Process) -> ProcessStatus:
         closes=process.closes.isoformat(), purge_from=purge_from(process).isoformat(),
         last_purge=audit_log.last_at(store, "purge"), batches=batches, pages=counts.pages_by_state(store),
         records=channels,
-        ballots={"issued": int(ballots.get("issued", 0)), "void": int(ballots.get("void", 0))},
+        ballots={state.value: int(ballots.get(state.value, 0)) for state in BallotState},
         phones=PhoneTraffic(sms.stored, sms.deleted_at_provider, calls.stored, calls.deleted_at_provider),
         review=review.counts(items), review_waiting=dict(waiting), audit_entries=audit_log.count(store),
         audit_head=audit.head(store),

@@ -52,7 +52,7 @@ from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_from_json, reasons_json
-from hybrid.states import Channel, Reason, RecordState
+from hybrid.states import BallotState, Channel, Reason, RecordState
 from hybrid.store import BallotRow, Store, messages, records
 from sms import limits
 from sms.caller import caller_of
@@ -226,7 +226,7 @@ class SmsService:
         if is_vote:
             identity = rules.identity_key(process, code_hash, phone_hash)
             assert identity is not None  # a vote names an issued code; a hidden caller's is refused by phone
-            void = ballot is not None and ballot.state == "void"
+            void = ballot is not None and ballot.state == BallotState.VOID
             cast = identity_votes.cast(store, process, identity, identity_votes.NewVote(
                 Channel.SMS, intent.choices, now, message.sent_at, own, void_code=void, hidden_caller=caller.hidden),
                 insert_record)

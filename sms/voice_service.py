@@ -36,7 +36,7 @@ from hybrid.store import worth_retrying
 from hybrid.definition import Process
 from hybrid.errors import StoreProblem
 from hybrid.identity_votes import ClaimLost, choices_json, reasons_json
-from hybrid.states import Channel, RecordState
+from hybrid.states import BallotState, Channel, RecordState
 from hybrid.store import Store, calls, messages, records
 from sms import limits, voice_menu
 from sms.caller import caller_of
@@ -200,7 +200,7 @@ class VoiceService:
         ballot = self.store.ballot_by_code_hash(code_hash)
         if ballot is None:
             return CodeCheck(CodeStatus.UNKNOWN)
-        if ballot.state == "void":
+        if ballot.state == BallotState.VOID:
             return CodeCheck(CodeStatus.VOID)
         identity = rules.identity_key(self.process, code_hash, stored.phone_hash)
         votes = identity_votes.read_votes(self.store, identity)[0] if identity else {}
@@ -228,7 +228,7 @@ class VoiceService:
             return record_id
 
         cast = identity_votes.cast(store, process, identity, identity_votes.NewVote(
-            Channel.VOICE, choices, now, void_code=ballot.state == "void", hidden_caller=stored.hidden_caller),
+            Channel.VOICE, choices, now, void_code=ballot.state == BallotState.VOID, hidden_caller=stored.hidden_caller),
             insert_record)
         decision, record_id = cast.decision, cast.record_id
         assert decision is not None and record_id is not None

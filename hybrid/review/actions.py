@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hybrid import audit
+from hybrid import audit, rules
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
 from hybrid.review.decisions import (
@@ -28,7 +28,7 @@ from hybrid.review.identification import apply_identification, revert_identifica
 from hybrid.review.ids import parse_id
 from hybrid.review.queue import ReviewItem, get_item, page_by_item
 from hybrid.review.tokens import reviewer_name
-from hybrid.states import PageState, RecordState
+from hybrid.states import BallotState, PageState, RecordState, ReviewAction
 from hybrid.store import Store
 from hybrid.store import review as stored
 from hybrid.store.review import PageRow, RecordRow
@@ -47,7 +47,8 @@ def _validate(store: Store, process: Process, item: ReviewItem, request: Decisio
     action = request.action
     allowed = ACTIONS[item.kind]
     if action not in allowed:
-        raise InvalidInput(f"{item.id}: {action!r} is not a decision for this item; use one of {', '.join(allowed)}")
+        raise InvalidInput(f"{item.id}: {action!r} is not a decision for this item; use one of "
+                           f"{', '.join(a.value for a in allowed)}")
     if item.kind == "record":
         row = stored.record(store, item.record_id)
         assert row is not None
@@ -55,14 +56,14 @@ def _validate(store: Store, process: Process, item: ReviewItem, request: Decisio
             raise InvalidInput(f"{item.id} is {row.status}, not waiting for review")
         body: dict[str, Any] = {}
         needs = False
-        if action == "marks":
+        if action == ReviewAction.MARKS:
             if request.marks is None:
                 raise InvalidInput(f"{item.id}: set marks needs the marks, e.g. q1=a,q2=b+c")
             marks = check_marks(process, request.marks)
             body["marks"] = {q: list(v) for q, v in sorted(marks.items())}
             after = {**row.choices, **marks}
             needs = canonical(after) != canonical(row.choices)
-        elif action == "invalid_question":
+        elif action == ReviewAction.INVALID_QUESTION:
             questions = tuple(dict.fromkeys(request.questions))
             known = {it.question for it in process.items()}
             unknown = [q for q in questions if q not in known]
@@ -70,7 +71,7 @@ def _validate(store: Store, process: Process, item: ReviewItem, request: Decisio
                 raise InvalidInput(f"{item.id}: name the invalid question(s) ({', '.join(sorted(known))})"
                                    + (f"; no question {unknown[0]!r}" if unknown else ""))
             body["questions"] = list(questions)
-        if action in ("accept", "marks"):
+        if action in rules.COUNTING_ACTIONS:
             _refuse_double_count(store, row, item.id)
         return _Validated(body, snapshot(row), needs, record_id=row.record_id)
     page = page_by_item(store, parse_id(item.id))
@@ -79,20 +80,20 @@ def _validate(store: Store, process: Process, item: ReviewItem, request: Decisio
     if item.kind == "page":
         if page.state != PageState.UNREADABLE.value:
             raise InvalidInput(f"{item.id}: the page is {page.state} now; undo its identification first")
-        if action == "reject":
+        if action == ReviewAction.REJECT:
             return _Validated({}, machine, False, page_source=page.source)
         return _validate_identify(store, process, item, page, request, machine)
     suggestion = page.reading.get("comment_suggestion")
-    if action == "accept":
+    if action == ReviewAction.ACCEPT:
         if not suggestion:
             raise InvalidInput(f"{item.id}: there is no suggestion to confirm; type the text (--text)")
         body = {"text": clean_text(suggestion)}
-    elif action == "text":
+    elif action == ReviewAction.TEXT:
         text = clean_text(request.text)
         if not text:
             raise InvalidInput(f"{item.id}: the corrected text is empty; use reject when there is no comment")
         body = {"text": text}
-    elif action == "personal_data":
+    elif action == ReviewAction.PERSONAL_DATA:
         body = {"text": clean_text(request.text) or None}
     else:
         body = {}
@@ -106,7 +107,7 @@ def _refuse_double_count(store: Store, row: RecordRow, item_id: str) -> None:
         return
     for other in stored.other_record_ids_of_code(store, row.code_hash, row.record_id):
         decision = stored.active_decision(store, f"r{other}")
-        if decision is not None and not decision.undone and decision.action in ("accept", "marks"):
+        if decision is not None and not decision.undone and decision.action in rules.COUNTING_ACTIONS:
             raise InvalidInput(f"{item_id}: r{other}, another record of the same ballot, is already accepted "
                                f"by {decision.reviewer}; undo that first or reject one of them")
 
@@ -116,7 +117,7 @@ def _validate_identify(store: Store, process: Process, item: ReviewItem, page: P
     if request.serial is None:
         raise InvalidInput(f"{item.id}: give the serial printed on the ballot (--serial N)")
     found = lookup_ballot(store, process, int(request.serial))
-    if found.state == "void":
+    if found.state == BallotState.VOID:
         raise InvalidInput(f"{item.id}: ballot {found.serial} is void; reject the page, or check the serial")
     page_no = request.page or found.suggested_page
     if page_no is None:
@@ -198,10 +199,11 @@ def decide(store: Store, process: Process, item_id: str, request: DecisionReques
                 f"undo it first, or decide over it with --version {version - 1}", version - 1,
                 item.decision.reviewer, item.decision.action, item.decision.decided_at)
         checked = _validate(store, process, item, request)
-        decision_id = stored.add_decision(store, item.id, request.action, checked.record_id, checked.page_source,
+        action = ReviewAction(request.action).value  # stored as the value, whichever the caller passed
+        decision_id = stored.add_decision(store, item.id, action, checked.record_id, checked.page_source,
                                           checked.body, checked.machine, reviewer, checked.needs_confirmation)
-        _audit(store, "decide", decision_id, item, request.action, reviewer, checked.body)
-        if request.action == "identify" and not checked.needs_confirmation:
+        _audit(store, "decide", decision_id, item, action, reviewer, checked.body)
+        if action == ReviewAction.IDENTIFY and not checked.needs_confirmation:
             apply_identification(store, process, decision_id, reviewer)
     return get_item(store, process, item.id)
 
@@ -239,7 +241,7 @@ def confirm(store: Store, process: Process, item_id: str, reviewer: str, *, expe
                 f"{item.id}: {reviewer} made this decision; a second reviewer must confirm it")
         stored.confirm_decision(store, pending.decision_id, reviewer)
         _audit(store, "confirm", pending.decision_id, item, pending.action, reviewer)
-        if pending.action == "identify":
+        if pending.action == ReviewAction.IDENTIFY:
             apply_identification(store, process, pending.decision_id, reviewer)
     return get_item(store, process, item.id)
 
@@ -255,7 +257,7 @@ def undo(store: Store, process: Process, item_id: str, reviewer: str, *, expecte
         current = stored.active_decision(store, item.id)
         if current is None:
             raise InvalidInput(f"{item.id}: there is no decision to undo")
-        if current.action == "identify":
+        if current.action == ReviewAction.IDENTIFY:
             revert_identification(store, process, current)
         stored.undo_decision(store, current.decision_id, reviewer)
         _audit(store, "undo", current.decision_id, item, current.action, reviewer)

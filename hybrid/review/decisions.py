@@ -1,8 +1,9 @@
 """What a review decision makes of a record: pure functions, no store (property-testable).
 
-`apply_decision` turns a record's machine decision and a reviewer's action into the
-decision that counts; `effective` says which decision stands given the active one; the
-marks a reviewer types or sends are checked here against the process.
+`apply_decision` hands a stored decision to `rules.decide_reviewed`, which decides what
+it makes of the record; `effective` says which decision is in force (none, pending, stale,
+made on another record of the code); the marks a reviewer types or sends are checked here
+against the process.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ from typing import Any
 from hybrid import rules
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
-from hybrid.states import MarkState, Reason, RecordState
+from hybrid.states import Reason, RecordState, ReviewAction
 from hybrid.store.review import RecordRow, ReviewDecision
 
 # Actions by item kind. `accept` on a comment confirms Tesseract's suggestion.
-RECORD_ACTIONS = ("accept", "marks", "invalid_question", "invalid", "reject")
-PAGE_ACTIONS = ("identify", "reject")
-COMMENT_ACTIONS = ("accept", "text", "personal_data", "reject")
+RECORD_ACTIONS = rules.RECORD_ACTIONS
+PAGE_ACTIONS = (ReviewAction.IDENTIFY, ReviewAction.REJECT)
+COMMENT_ACTIONS = (ReviewAction.ACCEPT, ReviewAction.TEXT, ReviewAction.PERSONAL_DATA, ReviewAction.REJECT)
 ACTIONS = {"record": RECORD_ACTIONS, "page": PAGE_ACTIONS, "comment": COMMENT_ACTIONS}
 
 MAX_COMMENT_CHARS = 4000
-_CONTENT_DOUBTS = frozenset({Reason.OVERVOTE, Reason.OVER_BUDGET})
 
 
 @dataclass(frozen=True)
@@ -163,53 +163,14 @@ def action_label(action: str) -> str:
 
 def apply_decision(process: Process, machine: rules.Decision, action: str, body: Mapping[str, Any]
                    ) -> EffectiveDecision:
-    """The decision a review action makes of a record's machine decision. Pure.
-
-    accept — the choices as read; marks — the reviewer's choices for the questions given,
-    the reading for the rest; invalid_question — the reading without those questions;
-    invalid — a ballot with invalid content (REJECTED, `invalid_ballot`, no choices);
-    reject — not a ballot that can count (REJECTED).
-    Choices are judged with `rules.judge_choices`, one question at a time: a question over
-    its limit (overvote, over_budget) is invalid whoever marked it. A ballot left with no
-    valid choice but an invalid question is an invalid ballot; one with no choice at all
-    is blank (COUNTED, blank_ballot)."""
-    reasons = set(machine.reasons)
-    if action == "reject":
-        return EffectiveDecision(RecordState.REJECTED, _sorted(reasons), {}, by_review=True)
-    if action == "invalid":
-        return EffectiveDecision(RecordState.REJECTED, _sorted(reasons), {}, by_review=True, invalid_ballot=True)
-    choices: dict[str, tuple[str, ...]] = {q: tuple(v) for q, v in machine.choices.items()}
-    invalid: set[str] = set()
-    if action == "marks":
-        choices.update({q: tuple(v) for q, v in body.get("marks", {}).items()})
-    elif action == "invalid_question":
-        invalid |= set(body.get("questions", ()))
-    elif action != "accept":
-        raise InvalidInput(f"{action!r} is not a decision on a record ({', '.join(RECORD_ACTIONS)})")
-    judged: dict[str, tuple[str, ...]] = {}
-    for question, options in choices.items():
-        if not options or question in invalid:
-            continue
-        boxes = [rules.MarkedBox(question, option, MarkState.MARKED) for option in options]
-        got, why = rules.judge_choices(process, boxes)
-        over = why & _CONTENT_DOUBTS
-        if over:
-            invalid.add(question)
-            reasons |= over
-        else:
-            judged.update(got)
-    invalid_questions = tuple(sorted(invalid))
-    if not judged and invalid:
-        return EffectiveDecision(RecordState.REJECTED, _sorted(reasons), {}, by_review=True, invalid_ballot=True,
-                                 invalid_questions=invalid_questions)
-    if not judged:
-        return EffectiveDecision(RecordState.COUNTED, _sorted(reasons | {Reason.BLANK_BALLOT}), {}, by_review=True)
-    return EffectiveDecision(RecordState.COUNTED, _sorted(reasons - {Reason.BLANK_BALLOT}), judged, by_review=True,
-                             invalid_questions=invalid_questions)
-
-
-def _sorted(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
-    return tuple(sorted(set(reasons), key=lambda r: r.value))
+    """The decision a review action on a record makes of its machine decision (`rules.decide_reviewed`
+    of the stored body), with `by_review` set. Pure; InvalidInput for an action not on a record."""
+    if action not in RECORD_ACTIONS:
+        raise InvalidInput(f"{action!r} is not a decision on a record "
+                           f"({', '.join(a.value for a in RECORD_ACTIONS)})")
+    result = rules.decide_reviewed(process, machine, action, body.get("marks", {}), body.get("questions", ()))
+    return EffectiveDecision(result.state, result.reasons, result.choices, by_review=True,
+                             invalid_ballot=result.invalid_ballot, invalid_questions=result.invalid_questions)
 
 
 def conflict_resolutions(rows: list[RecordRow], active: Mapping[str, ReviewDecision]) -> dict[int, ReviewDecision]:
@@ -225,7 +186,7 @@ def conflict_resolutions(rows: list[RecordRow], active: Mapping[str, ReviewDecis
             decision = active.get(f"r{row.record_id}")
             if decision is None or not decision.in_force or decision.machine != snapshot(row):
                 continue
-            if decision.action in ("accept", "marks"):
+            if decision.action in rules.COUNTING_ACTIONS:
                 for other in group:
                     if other.record_id != row.record_id and f"r{other.record_id}" not in active:
                         resolved[other.record_id] = decision
@@ -249,7 +210,8 @@ def effective(process: Process, row: RecordRow, active: ReviewDecision | None,
                                  decision_id=active.decision_id, reviewer=active.reviewer,
                                  confirmed_by=active.confirmed_by, item=active.item)
     if resolved_by is not None:
-        return EffectiveDecision(RecordState.SUPERSEDED, tuple(machine.reasons), dict(machine.choices), by_review=True,
+        settled = rules.settled_by_conflict(machine)
+        return EffectiveDecision(settled.state, settled.reasons, settled.choices, by_review=True,
                                  decision_id=resolved_by.decision_id, reviewer=resolved_by.reviewer,
                                  confirmed_by=resolved_by.confirmed_by, item=resolved_by.item)
     return plain

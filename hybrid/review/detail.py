@@ -15,7 +15,7 @@ from hybrid.review.decisions import EffectiveDecision
 from hybrid.review.effective import effective_decision
 from hybrid.review.ids import parse_id
 from hybrid.review.queue import ReviewItem, get_item, page_by_item
-from hybrid.states import MarkState, PageState, Reason
+from hybrid.states import MarkState, PageState, Reason, ReviewAction
 from hybrid.store import Store
 from hybrid.store import review as stored
 from hybrid.store.review import PageRow, RecordRow, ReviewDecision
@@ -287,7 +287,7 @@ def item_detail(store: Store, process: Process, item_id: str, root: Path | str) 
     decided_text, personal = None, False
     if item.decision is not None and item.decision.in_force:
         decided_text = item.decision.body.get("text")
-        personal = item.decision.action == "personal_data"
+        personal = item.decision.action == ReviewAction.PERSONAL_DATA
     layout = layouts.get(page.layout_hash) if page.layout_hash else None
     comment_crop = _crop_view(Path(root), page.comment_crop, None, None, {}) if page.comment_crop else None
     comment = CommentView(page.reading.get("comment_suggestion"), page.reading.get("comment_confidence"),

@@ -9,7 +9,7 @@ from hybrid import rules
 from hybrid.definition import Process
 from hybrid.review.decisions import EffectiveDecision, conflict_resolutions, effective
 from hybrid.review.errors import UnknownItem
-from hybrid.states import Reason
+from hybrid.states import Reason, ReviewAction
 from hybrid.store import Store
 from hybrid.store import review as stored
 from hybrid.store.review import RecordRow, ReviewDecision
@@ -94,7 +94,8 @@ def confirmed_comments(store: Store) -> list[ConfirmedComment]:
     active = stored.active_decisions(store)
     out = []
     for item_id, decision in sorted(active.items(), key=lambda kv: kv[1].decision_id):
-        if not item_id.startswith("c") or not decision.in_force or decision.action not in ("accept", "text"):
+        if (not item_id.startswith("c") or not decision.in_force
+                or decision.action not in (ReviewAction.ACCEPT, ReviewAction.TEXT)):
             continue
         text = decision.body.get("text")
         if not text:

@@ -11,7 +11,7 @@ from hybrid import audit, identity_votes, paper_records, rules
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
 from hybrid.review.decisions import action_label
-from hybrid.states import MarkState, PageState
+from hybrid.states import BallotState, MarkState, PageState
 from hybrid.store import Store
 from hybrid.store import review as stored
 from hybrid.store.review import ReviewDecision
@@ -26,7 +26,7 @@ def apply_identification(store: Store, process: Process, decision_id: int, revie
         raise InvalidInput(f"{decision.item}: the page is {page_row.state} now, not unreadable")
     serial, page_no = int(decision.body["serial"]), int(decision.body["page"])
     ballot = store.ballot(serial)
-    if ballot is None or ballot.state == "void":
+    if ballot is None or ballot.state == BallotState.VOID:
         raise InvalidInput(f"{decision.item}: ballot {serial} is {'void' if ballot else 'unknown'} now")
     code_hash = stored.ballot_code_hash(store, serial)
     layout = store.layouts()[ballot.layout_hash]

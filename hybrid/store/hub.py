@@ -18,6 +18,7 @@ from hybrid.store.engines import Database, PostgresDatabase, SqliteDatabase
 from hybrid.store.schema import MIGRATIONS, SCHEMA_VERSION
 from hybrid.errors import StoreProblem
 from hybrid.layout import Layout
+from hybrid.states import BallotState
 from hybrid.secret_key import fingerprint, keyed_hash, load_key
 
 STORE_FILE = "hybrid.db"
@@ -235,8 +236,8 @@ class Store:
 
     def void_ballot(self, serial: int, reason: str, replaced_by: int | None = None) -> None:
         self.conn.execute(
-            "UPDATE ballots SET state = 'void', void_reason = ?, replaced_by = ? WHERE serial = ?",
-            (reason, replaced_by, serial),
+            "UPDATE ballots SET state = ?, void_reason = ?, replaced_by = ? WHERE serial = ?",
+            (BallotState.VOID.value, reason, replaced_by, serial),
         )
 
     def ballot_counts(self) -> dict[str, int]:

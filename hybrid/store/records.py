@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from hybrid.states import BallotState
 from hybrid.store.hub import Store, now_utc
 
 
@@ -186,7 +187,8 @@ def paper_outcomes(store: Store) -> list[PaperOutcome]:
 
 def void_codes(store: Store) -> set[str]:
     """The code hashes of void ballots."""
-    return {h for (h,) in store.conn.execute("SELECT code_hash FROM ballots WHERE state = 'void'")}
+    return {h for (h,) in store.conn.execute("SELECT code_hash FROM ballots WHERE state = ?",
+                                              (BallotState.VOID.value,))}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hybrid.states import ReviewAction
 from hybrid.store.hub import Store, now_utc
 
 
@@ -185,7 +186,8 @@ def decision(store: Store, decision_id: int) -> ReviewDecision:
 
 def identify_decisions(store: Store) -> list[ReviewDecision]:
     rows = store.conn.execute(
-        f"SELECT {_DECISION_COLUMNS} FROM review_decisions WHERE action = 'identify' ORDER BY decision_id").fetchall()
+        f"SELECT {_DECISION_COLUMNS} FROM review_decisions WHERE action = ? ORDER BY decision_id",
+        (ReviewAction.IDENTIFY.value,)).fetchall()
     return [_decision_from_row(r) for r in rows]
 
 
