@@ -73,7 +73,8 @@ def add_open_items(root: Path, wanted: int) -> tuple[int, list[str]]:
     (items open now, the ids of the scanned ones that were there before)."""
     from hybrid import review
     from hybrid.codes import new_code
-    from hybrid.paper_records import BoxScore, ScannedPage, ingest_page
+    from hybrid.page_reading import BoxScore, PageKind, PageReading, ScannedPage
+    from hybrid.paper_records import ingest_page
     from hybrid.states import MarkState
     from hybrid.workspace import Workspace
 
@@ -99,9 +100,9 @@ def add_open_items(root: Path, wanted: int) -> tuple[int, list[str]]:
                                MarkState.MARKED if b in q1[:2] else MarkState.EMPTY, 0.3 if b in q1[:2] else 0.0)
                       for b in page.boxes)
         scanned = ScannedPage(source=f"scan:{sha}#p1", input_sha256=sha, page_no=1, batch="bulk", received=received,
-                              kind="ballot", process_id=process.id, layout_hash=layout.layout_hash, ballot_page=1,
-                              serial=first + i, code=code, boxes=boxes, reasons=(), mark_signature=sha,
-                              reading_json=json.dumps({"comment_suggestion": None}))
+                              kind=PageKind.BALLOT, process_id=process.id, layout_hash=layout.layout_hash,
+                              ballot_page=1, serial=first + i, code=code, reasons=(), mark_signature=sha,
+                              reading=PageReading(boxes=boxes))
         with store.transaction():  # one transaction per page, as the scanner does
             ingest_page(store, process, layouts, scanned)
     total = len(review.list_items(store, process))

@@ -9,53 +9,17 @@ with every other vote of its code (an SMS or call that came first: `identity_vot
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from hybrid import audit, identity_votes, rules
+from hybrid.page_reading import PageReading, ScannedPage
 from hybrid.identity_votes import choices_json, reasons_from_json, reasons_json
 from hybrid.codes import normalise_code
 from hybrid.definition import Process
 from hybrid.layout import Layout
-from hybrid.states import BallotState, Channel, MarkState, PageState, Reason, RecordState
+from hybrid.states import BallotState, Channel, PageState, Reason, RecordState
 from hybrid.store import Store, now_utc, pages, records
-
-
-@dataclass(frozen=True)
-class BoxScore:
-    question: str
-    option: str
-    number: int
-    state: MarkState
-    fill: float
-    ring_ink: float = 0.0
-
-
-@dataclass(frozen=True)
-class ScannedPage:
-    """A page as read, in hub terms (the reader's PageResult, translated by the batch)."""
-
-    source: str  # scan:<sha256>#p<n>
-    input_sha256: str
-    page_no: int
-    batch: str
-    received: date
-    kind: str  # ballot | back | letter | blank | foreign | unreadable
-    process_id: str | None = None
-    layout_hash: str | None = None
-    ballot_page: int | None = None
-    serial: int | None = None
-    code: str | None = None  # in memory only; stored as its HMAC
-    code_from_ocr: bool = False
-    ocr_layout_id: str | None = None  # the printed layout id as Tesseract read it (code_from_ocr pages)
-    boxes: tuple[BoxScore, ...] = ()
-    reasons: tuple[Reason, ...] = ()
-    mark_signature: str = ""
-    reading_json: str = "{}"  # geometry, scores, comment suggestion: what a reviewer needs
-    review_crop: str | None = None
-    comment_crop: str | None = None
-    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,16 +74,8 @@ def ocr_evidence(store: Store, layouts: dict[str, Layout], page: ScannedPage, co
     )
 
 
-def _reading_of(page: ScannedPage, ocr_trusted: bool | None) -> str:
-    body = json.loads(page.reading_json or "{}")
-    if ocr_trusted is not None:
-        body["ocr_code_trusted"] = ocr_trusted
-    body["boxes"] = [
-        {"question": b.question, "option": b.option, "number": b.number, "state": b.state.value,
-         "fill": round(b.fill, 4), "ring_ink": round(b.ring_ink, 4)}
-        for b in page.boxes
-    ]
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+def _reading_of(page: ScannedPage, ocr_trusted: bool | None) -> PageReading:
+    return replace(page.reading, ocr_code_trusted=ocr_trusted) if ocr_trusted is not None else page.reading
 
 
 def ingest_page(store: Store, process: Process, layouts: dict[str, Layout], page: ScannedPage) -> PageOutcome:
@@ -167,11 +123,10 @@ def rejudge_ballot(store: Store, process: Process, layout: Layout, code_hash: st
         first_per_page[row.ballot_page] = row
         reasons_here = set(reasons_from_json(row.reasons))
         page_reasons |= reasons_here
-        if Reason.CODE_FROM_OCR in reasons_here and not json.loads(row.reading).get("ocr_code_trusted", False):
+        if Reason.CODE_FROM_OCR in reasons_here and not row.reading.ocr_code_trusted:
             ocr_trusted = False
     boxes = tuple(
-        rules.MarkedBox(b["question"], b["option"], MarkState(b["state"]))
-        for row in first_per_page.values() for b in json.loads(row.reading).get("boxes", [])
+        rules.MarkedBox(b.question, b.option, b.state) for row in first_per_page.values() for b in row.reading.boxes
     )
     content = frozenset(p.page for p in layout.pages if p.kind != "back")
     received = min(date.fromisoformat(row.received) for row in rows)

@@ -21,14 +21,15 @@ from pathlib import Path
 
 from hybrid.definition import Process
 from hybrid.layout import Layout
-from hybrid.paper_records import BoxScore, PageOutcome, ScannedPage, ingest_page
+from hybrid.page_reading import BoxScore, PageKind, PageReading, ScannedPage
+from hybrid.paper_records import PageOutcome, ingest_page
 from hybrid.rules import BERLIN
 from hybrid.states import PageState, Reason, RecordState
 from hybrid.store import Store, now_utc, pages, records
 from hybrid.worker_pool import worker_pool
 from hybrid.workspace import Workspace
 from ocr.letter_redaction import redact_letter_pages
-from ocr.page_result import PageKind, PageResult
+from ocr.page_result import PageResult
 from ocr.page_source import InputProblem, PageInput, discover, iter_pages, load_page_image, sha256_file
 
 _LAYOUTS: dict[str, Layout] = {}
@@ -96,16 +97,15 @@ def _scanned_page(page: PageInput, result: PageResult, batch: str, received: dat
         comment_crop = crops / f"{stem}-comment.png"
         comment_crop.write_bytes(result.comment_crop_png)
     payload = result.payload
-    reading = {
-        "geometry": result.geometry.__dict__ if result.geometry else None,
-        "comment_ink": result.comment_ink,
-        "comment_suggestion": result.comment_suggestion,
-        "comment_confidence": result.comment_confidence,
-        "ocr_text": result.ocr_text if result.kind is PageKind.UNREADABLE else None,
-    }
+    reading = PageReading(
+        geometry=result.geometry, comment_ink=result.comment_ink, comment_suggestion=result.comment_suggestion,
+        comment_confidence=result.comment_confidence,
+        ocr_text=result.ocr_text if result.kind is PageKind.UNREADABLE else None,
+        boxes=tuple(BoxScore(b.question, b.option, b.number, b.state, b.fill, b.ring_ink) for b in result.boxes),
+    )
     return ScannedPage(
         source=source, input_sha256=page.sha256, page_no=page.page_no, batch=batch, received=received,
-        kind=result.kind.value,
+        kind=result.kind,
         process_id=payload.process_id if payload else None,
         layout_hash=payload.layout_hash if payload else result.layout_hash,
         ballot_page=payload.page if payload else None,
@@ -113,10 +113,9 @@ def _scanned_page(page: PageInput, result: PageResult, batch: str, received: dat
         code=payload.code if payload else None,
         code_from_ocr=result.code_from_ocr,
         ocr_layout_id=result.ocr_layout_id,
-        boxes=tuple(BoxScore(b.question, b.option, b.number, b.state, b.fill, b.ring_ink) for b in result.boxes),
         reasons=tuple(result.reasons),
         mark_signature=result.mark_signature,
-        reading_json=json.dumps(reading, default=str),
+        reading=reading,
         review_crop=str(review_crop.relative_to(crops.parent.parent)) if review_crop else None,
         comment_crop=str(comment_crop.relative_to(crops.parent.parent)) if comment_crop else None,
         message=result.message,
@@ -126,7 +125,8 @@ def _scanned_page(page: PageInput, result: PageResult, batch: str, received: dat
 def _problem_page(page: PageInput, problem: str, batch: str, received: date) -> ScannedPage:
     """A file or page that could not be read at all is still accounted for: rejected, with the message."""
     return ScannedPage(source=f"scan:{page.sha256}#p{page.page_no}", input_sha256=page.sha256,
-                       page_no=page.page_no, batch=batch, received=received, kind="foreign", message=problem)
+                       page_no=page.page_no, batch=batch, received=received, kind=PageKind.FOREIGN,
+                       message=problem)
 
 
 def archive(ws: Workspace, path: Path, sha256: str, kind: str | None) -> Path:
@@ -222,7 +222,7 @@ def run_scan(
         nonlocal done
         with store.transaction():
             outcome: PageOutcome = ingest_page(store, process, layouts, scanned)
-        if scanned.kind == PageKind.LETTER.value:
+        if scanned.kind is PageKind.LETTER:
             letter_pages.setdefault(scanned.input_sha256, set()).add(scanned.page_no)
         if not outcome.already_stored:
             report.new_pages += 1

@@ -8,19 +8,10 @@ page states and ballot records; the rules module decides what the marks mean.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
+from hybrid.page_reading import CropRegion, Geometry, PageKind  # noqa: F401 - the hub's types, part of this contract
 from hybrid.qr_payload import QrPayload
 from hybrid.states import MarkState, Reason  # noqa: F401 - MarkState is part of this contract
-
-
-class PageKind(str, Enum):
-    BALLOT = "ballot"  # a front or continuation page of one of our layouts, identified
-    BACK = "back"  # a back side of one of our ballots (QR with the back mark)
-    LETTER = "letter"  # a cover letter (QR with the letter mark): skipped, its image never kept
-    BLANK = "blank"  # (nearly) no ink at all: an empty sheet side, a separator
-    FOREIGN = "foreign"  # ink but no fiducials/QR of ours: not a ballot, or another process
-    UNREADABLE = "unreadable"  # looks like our ballot but no code could be read
 
 
 @dataclass(frozen=True)
@@ -31,17 +22,6 @@ class BoxReading:
     fill: float  # share of the box interior that is ink, 0..1, after removing the printed outline
     state: MarkState
     ring_ink: float = 0.0  # share of ink in the 1–4 mm ring around the box (circles, ticks beside)
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """How the page was registered: checked before any mark is believed."""
-
-    reprojection_error_mm: float
-    scale: float  # scanned size / printed size (1.0 = 100 %)
-    skew_degrees: float
-    rotated_180: bool
-    doubtful: bool
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from hybrid.codes import new_code
 from hybrid.definition import Process
-from hybrid.paper_records import BoxScore, ScannedPage, ingest_page
+from hybrid.page_reading import BoxScore, PageKind, PageReading, ScannedPage
+from hybrid.paper_records import ingest_page
 from hybrid.states import MarkState, Reason
 from hybrid.store import Store
 
@@ -56,19 +57,19 @@ class Deck:
         boxes = tuple(BoxScore(b.question, b.option, b.number, (marks or {}).get(b.number, MarkState.EMPTY),
                                0.3 if (marks or {}).get(b.number) else 0.0) for b in layout_page.boxes)
         sha, source = self._source()
-        reading: dict = {"comment_suggestion": None, "comment_confidence": None}
-        comment_crop = None
+        suggestion = confidence = comment_crop = None
         if comment is not None:
             crops = self.root / "scans" / "crops"
             crops.mkdir(parents=True, exist_ok=True)
             (crops / f"{sha[:16]}-p1-comment.png").write_bytes(PNG_1x1)
             comment_crop = f"scans/crops/{sha[:16]}-p1-comment.png"
-            reading.update(comment_suggestion=comment or None, comment_confidence=91.0 if comment else 12.0)
+            suggestion, confidence = comment or None, 91.0 if comment else 12.0
         scanned = ScannedPage(
-            source=source, input_sha256=sha, page_no=1, batch="tray", received=received, kind="ballot",
+            source=source, input_sha256=sha, page_no=1, batch="tray", received=received, kind=PageKind.BALLOT,
             process_id=self.process.id, layout_hash=self.layout.layout_hash, ballot_page=page, serial=serial,
-            code=self.codes[serial], boxes=boxes, reasons=reasons,
-            mark_signature=f"{sha}", reading_json=json.dumps(reading), comment_crop=comment_crop)
+            code=self.codes[serial], reasons=reasons, mark_signature=f"{sha}",
+            reading=PageReading(comment_suggestion=suggestion, comment_confidence=confidence, boxes=boxes),
+            comment_crop=comment_crop)
         with self.store.transaction():
             ingest_page(self.store, self.process, self.store.layouts(), scanned)
         return scanned
@@ -86,7 +87,7 @@ class Deck:
     def unreadable(self) -> str:
         sha, source = self._source()
         scanned = ScannedPage(source=source, input_sha256=sha, page_no=1, batch="tray", received=RECEIVED,
-                              kind="unreadable", message="QR unreadable")
+                              kind=PageKind.UNREADABLE, message="QR unreadable")
         with self.store.transaction():
             ingest_page(self.store, self.process, self.store.layouts(), scanned)
         return source

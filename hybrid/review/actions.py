@@ -83,7 +83,7 @@ def _validate(store: Store, process: Process, item: ReviewItem, request: Decisio
         if action == ReviewAction.REJECT:
             return _Validated({}, machine, False, page_source=page.source)
         return _validate_identify(store, process, item, page, request, machine)
-    suggestion = page.reading.get("comment_suggestion")
+    suggestion = page.reading.comment_suggestion
     if action == ReviewAction.ACCEPT:
         if not suggestion:
             raise InvalidInput(f"{item.id}: there is no suggestion to confirm; type the text (--text)")
@@ -97,7 +97,7 @@ def _validate(store: Store, process: Process, item: ReviewItem, request: Decisio
         body = {"text": clean_text(request.text) or None}
     else:
         body = {}
-    machine = {"suggestion": suggestion, "confidence": page.reading.get("comment_confidence")}
+    machine = {"suggestion": suggestion, "confidence": page.reading.comment_confidence}
     return _Validated(body, machine, False, record_id=page.record_id, page_source=page.source)
 
 

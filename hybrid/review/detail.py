@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hybrid import rules
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
 from hybrid.layout import Layout
+from hybrid.page_reading import BoxScore, CropRegion
 from hybrid.review.decisions import EffectiveDecision
 from hybrid.review.effective import effective_decision
 from hybrid.review.ids import parse_id
@@ -147,19 +147,17 @@ def _png_size(path) -> tuple[int, int] | None:
     if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
         return None
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-def crop_region(layout: Layout | None, ballot_page: int | None, reading: Mapping[str, Any],
+def crop_region(layout: Layout | None, ballot_page: int | None, stored: CropRegion | None,
                 width: int, height: int) -> tuple[tuple[float, float, float, float] | None, float | None]:
     """Where a review crop lies on its page (mm) and its scale, so boxes can be drawn on it.
 
-    The reader's `reading["review_crop"] = {"region_mm": [x, y, w, h], "px_per_mm": r}` is
-    used when present. Otherwise the region is worked out the way ocr/read_page.py cuts it
+    The region the reader stored with its reading (`PageReading.review_crop`) is used
+    when present. Otherwise the region is worked out the way ocr/read_page.py cuts it
     (the box region: x 10–200 mm, from 8 mm above the first box to 5 mm below the last, at
     4 px/mm; the whole page when there are no boxes) and accepted only when the image size
     fits it to a pixel."""
-    stored = reading.get("review_crop") if isinstance(reading, Mapping) else None
-    if isinstance(stored, Mapping) and stored.get("region_mm") and stored.get("px_per_mm"):
-        x, y, w, h = (float(v) for v in stored["region_mm"])
-        return (x, y, w, h), float(stored["px_per_mm"])
+    if stored is not None:
+        return stored.region_mm, stored.px_per_mm
     page_w, page_h = layout.page_size_mm if layout else (210.0, 297.0)
     candidates: list[tuple[float, float, float, float]] = []
     page = None
@@ -179,23 +177,19 @@ def crop_region(layout: Layout | None, ballot_page: int | None, reading: Mapping
     return None, None
 
 
-def _doubtful_boxes(process: Process, boxes: list[dict], page_reasons: set[str]) -> set[tuple[str, str]]:
+def _doubtful_boxes(process: Process, boxes: list[BoxScore], page_reasons: set[str]) -> set[tuple[str, str]]:
     """Boxes a reviewer should look at closely: marginal marks, ink beside an empty box,
     every box of an overvoted or cancelled-only question."""
     doubtful: set[tuple[str, str]] = set()
     by_question: dict[str, list[rules.MarkedBox]] = {}
     for b in boxes:
-        try:
-            state = MarkState(b.get("state"))
-        except ValueError:
-            continue
-        key = (b.get("question"), b.get("option"))
-        if state is MarkState.MARGINAL:
+        key = (b.question, b.option)
+        if b.state is MarkState.MARGINAL:
             doubtful.add(key)
-        if (state is MarkState.EMPTY and Reason.MARK_OUTSIDE_BOX.value in page_reasons
-                and (b.get("ring_ink") or 0.0) >= RING_DOUBT):
+        if (b.state is MarkState.EMPTY and Reason.MARK_OUTSIDE_BOX.value in page_reasons
+                and (b.ring_ink or 0.0) >= RING_DOUBT):
             doubtful.add(key)
-        by_question.setdefault(b.get("question"), []).append(rules.MarkedBox(key[0], key[1], state))
+        by_question.setdefault(b.question, []).append(rules.MarkedBox(key[0], key[1], b.state))
     for marked in by_question.values():
         _, reasons = rules.judge_choices(process, marked)
         if reasons & {Reason.OVERVOTE, Reason.OVER_BUDGET, Reason.CANCELLED_ONLY}:
@@ -209,17 +203,17 @@ def _page_view(process: Process, layouts: Mapping[str, Layout], page: PageRow,
     layout_page = None
     if layout is not None and page.ballot_page is not None and 1 <= page.ballot_page <= len(layout.pages):
         layout_page = layout.pages[page.ballot_page - 1]
-    read = {(b.get("question"), b.get("option")): b for b in page.reading.get("boxes", []) or []}
+    read = {(b.question, b.option): b for b in page.reading.boxes}
     doubtful = _doubtful_boxes(process, list(read.values()), set(page.reasons))
     boxes = []
     for box in (layout_page.boxes if layout_page else []):
-        reading = read.get((box.question, box.option), {})
+        seen = read.get((box.question, box.option))
         boxes.append(BoxView(box.question, box.option, box.number, box.x, box.y, box.w, box.h,
-                             reading.get("state"), reading.get("fill"), reading.get("ring_ink"),
-                             (box.question, box.option) in doubtful))
+                             seen.state.value if seen else None, seen.fill if seen else None,
+                             seen.ring_ink if seen else None, (box.question, box.option) in doubtful))
     crop = None
     if page.review_crop:
-        crop = _crop_view(root, page.review_crop, layout, page.ballot_page, page.reading)
+        crop = _crop_view(root, page.review_crop, layout, page.ballot_page, page.reading.review_crop)
     comment = layout_page.comment if layout_page else None
     name, archived = names.get(page.input_sha256, (None, None))
     return PageView(
@@ -233,11 +227,11 @@ def _page_view(process: Process, layouts: Mapping[str, Layout], page: PageRow,
 
 
 def _crop_view(root: Path, path: str, layout: Layout | None, ballot_page: int | None,
-               reading: Mapping[str, Any]) -> CropView | None:
+               stored: CropRegion | None) -> CropView | None:
     size = _png_size(Path(root) / path)
     if size is None:
         return None
-    region, res = crop_region(layout, ballot_page, reading, *size)
+    region, res = crop_region(layout, ballot_page, stored, *size)
     return CropView(path, size[0], size[1], region, res)
 
 
@@ -289,8 +283,8 @@ def item_detail(store: Store, process: Process, item_id: str, root: Path | str) 
         decided_text = item.decision.body.get("text")
         personal = item.decision.action == ReviewAction.PERSONAL_DATA
     layout = layouts.get(page.layout_hash) if page.layout_hash else None
-    comment_crop = _crop_view(Path(root), page.comment_crop, None, None, {}) if page.comment_crop else None
-    comment = CommentView(page.reading.get("comment_suggestion"), page.reading.get("comment_confidence"),
+    comment_crop = _crop_view(Path(root), page.comment_crop, None, None, None) if page.comment_crop else None
+    comment = CommentView(page.reading.comment_suggestion, page.reading.comment_confidence,
                           decided_text, personal, comment_crop, layout.language if layout else None)
     return ItemDetail(item, None, None, (view,), (), questions, past, comment=comment,
                       layout_language=layout.language if layout else None)

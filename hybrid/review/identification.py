@@ -7,9 +7,12 @@ exactly as if the reader had found the code; undo puts the page back.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hybrid import audit, identity_votes, paper_records, rules
 from hybrid.definition import Process
 from hybrid.errors import InvalidInput
+from hybrid.page_reading import BoxScore, ReviewIdentification
 from hybrid.review.decisions import action_label
 from hybrid.states import BallotState, MarkState, PageState
 from hybrid.store import Store
@@ -32,18 +35,18 @@ def apply_identification(store: Store, process: Process, decision_id: int, revie
     layout = store.layouts()[ballot.layout_hash]
     layout_page = layout.pages[page_no - 1]
     marks = {(q, o) for q, opts in decision.body.get("marks", {}).items() for o in opts}
-    reading = dict(page_row.reading)
-    reading["boxes"] = [
-        {"question": b.question, "option": b.option, "number": b.number,
-         "state": (MarkState.MARKED if (b.question, b.option) in marks else MarkState.EMPTY).value,
-         "fill": None, "ring_ink": None, "by_review": True}
-        for b in layout_page.boxes]
-    reading["identified_by_review"] = {"decision_id": decision_id, "reviewer": decision.reviewer,
-                                       "confirmed_by": reviewer if decision.needs_confirmation else None}
+    reading = replace(
+        page_row.reading,
+        boxes=tuple(BoxScore(b.question, b.option, b.number,
+                             MarkState.MARKED if (b.question, b.option) in marks else MarkState.EMPTY,
+                             None, None, by_review=True)
+                    for b in layout_page.boxes),
+        identified_by_review=ReviewIdentification(decision_id, decision.reviewer,
+                                                  reviewer if decision.needs_confirmation else None))
     existing = stored.paper_record_id(store, code_hash)
     before = {"state": page_row.state, "reasons": list(page_row.reasons), "code_hash": page_row.code_hash,
               "serial": page_row.serial, "ballot_page": page_row.ballot_page, "layout_hash": page_row.layout_hash,
-              "record_id": page_row.record_id, "reading": page_row.reading}
+              "record_id": page_row.record_id, "reading": page_row.reading.to_dict()}
     stored.identify_page(store, page_row.source, PageState.IDENTIFIED.value, code_hash, serial, page_no,
                          ballot.layout_hash, reading)
     record_id, _ = paper_records.rejudge_ballot(store, process, layout, code_hash)

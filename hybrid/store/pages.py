@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hybrid.page_reading import PageReading
 from hybrid.states import PageState
 from hybrid.store.hub import Store
 
@@ -44,7 +45,7 @@ class NewPage:
     ballot_page: int | None
     layout_hash: str | None
     mark_signature: str
-    reading: str  # JSON
+    reading: PageReading
     review_crop: str | None
     comment_crop: str | None
     message: str | None
@@ -69,7 +70,7 @@ class IdentifiedPage:
     source: str
     ballot_page: int
     reasons: str  # JSON list
-    reading: str  # JSON
+    reading: PageReading
     received: str
     serial: int | None
 
@@ -153,7 +154,7 @@ def add_page(store: Store, page: NewPage) -> None:
         "layout_hash, mark_signature, reading, review_crop, comment_crop, message, received, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (page.source, page.input_sha256, page.page_no, page.batch, page.state, page.reasons, page.code_hash,
-         page.serial, page.ballot_page, page.layout_hash, page.mark_signature, page.reading, page.review_crop,
+         page.serial, page.ballot_page, page.layout_hash, page.mark_signature, page.reading.to_json(), page.review_crop,
          page.comment_crop, page.message, page.received, page.created_at),
     )
 
@@ -168,7 +169,8 @@ def identified_signatures(store: Store, code_hash: str, ballot_page: int | None)
 
 def identified_pages(store: Store, code_hash: str) -> list[IdentifiedPage]:
     """The code's identified pages, in the order they were stored."""
-    return [IdentifiedPage(*row) for row in store.conn.execute(
+    return [IdentifiedPage(source, ballot_page, reasons, PageReading.from_json(reading), received, serial)
+            for source, ballot_page, reasons, reading, received, serial in store.conn.execute(
         "SELECT source, ballot_page, reasons, reading, received, serial FROM pages "
         "WHERE code_hash = ? AND state = ? ORDER BY created_at, source",
         (code_hash, PageState.IDENTIFIED.value),

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hybrid.page_reading import PageReading
 from hybrid.states import ReviewAction
 from hybrid.store.hub import Store, now_utc
 
@@ -93,7 +94,7 @@ class PageRow:
     ballot_page: int | None
     layout_hash: str | None
     record_id: int | None
-    reading: dict[str, Any]
+    reading: PageReading
     review_crop: str | None
     comment_crop: str | None
     message: str | None
@@ -136,15 +137,11 @@ def _record_from_row(row: tuple) -> RecordRow:
 
 def _page_from_row(row: tuple) -> PageRow:
     return PageRow(row[0], row[1], int(row[2]), row[3], row[4], tuple(_loads(row[5], [])), row[6], row[7], row[8],
-                   row[9], row[10], _loads(row[11], {}), row[12], row[13], row[14])
+                   row[9], row[10], PageReading.from_json(row[11]), row[12], row[13], row[14])
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _reading_json(reading: Any) -> str:
-    return json.dumps(reading, separators=(",", ":"), ensure_ascii=False)
 
 
 # -- decisions and item versions -------------------------------------------------------------------
@@ -374,11 +371,11 @@ def ballot_pages(store: Store, code_hash: str, state: str) -> set[int]:
 
 
 def identify_page(store: Store, source: str, state: str, code_hash: str, serial: int, ballot_page: int,
-                  layout_hash: str, reading: Mapping[str, Any]) -> None:
+                  layout_hash: str, reading: PageReading) -> None:
     store.conn.execute(
         "UPDATE pages SET state = ?, code_hash = ?, serial = ?, ballot_page = ?, layout_hash = ?, reading = ? "
         "WHERE source = ?",
-        (state, code_hash, serial, ballot_page, layout_hash, _reading_json(reading), source))
+        (state, code_hash, serial, ballot_page, layout_hash, reading.to_json(), source))
 
 
 def restore_page(store: Store, source: str | None, before: Mapping[str, Any]) -> None:
@@ -387,7 +384,7 @@ def restore_page(store: Store, source: str | None, before: Mapping[str, Any]) ->
         "UPDATE pages SET state = ?, reasons = ?, code_hash = ?, serial = ?, ballot_page = ?, layout_hash = ?, "
         "record_id = ?, reading = ? WHERE source = ?",
         (before["state"], json.dumps(before["reasons"]), before["code_hash"], before["serial"], before["ballot_page"],
-         before["layout_hash"], before["record_id"], _reading_json(before["reading"]), source))
+         before["layout_hash"], before["record_id"], PageReading.from_dict(before["reading"]).to_json(), source))
 
 
 def ballot_code_hash(store: Store, serial: int) -> str:
