@@ -25,7 +25,10 @@ for scanner settings and per sheet for the sheet's damage):
   noise σ 3–8; JPEG q 30–60; paper 215–240 / black 20–60; 35 % of trays B/W (threshold
   130–175, and below paper − 4.5 σ); 20 % upside down; folds 90 %; stains 35 %, placed as
   near a box as allowed: 4.5–12 mm from it (outside its 1–4 mm ring, never over it);
-  30 % dark backing.
+  30 % dark backing; 25 % of trays from a scanner with a dirty drum: 1–3 vertical streaks,
+  1–3 px wide, black or grey (level 40–130 before the scanner's tone), at random x, down
+  the whole image (every page of the tray, same columns; drawn after the skew, so they
+  are straight in the image, and they may cross boxes: the reader takes them out).
 - photo: a 2500–3200 px tall phone photo (3:4) of the sheet on a table: the page fills
   72–90 % of the height, perspective (one edge 0–9 % shorter, corners ±1 %), rotation
   ±6°, table 35–140 grey, light falling to 60–90 % across the frame plus a vignette, warm
@@ -87,6 +90,7 @@ class Level:
     stain_clearance_mm: tuple[float, float]  # min distance from boxes, and "near" for heavy
     dark_backing: float  # trays whose scanner shows a dark backing around a skewed sheet
     photo: bool = False
+    streaks: float = 0.0  # trays from a scanner with a dirty drum (vertical streaks)
 
 
 LEVELS: dict[str, Level] = {
@@ -96,13 +100,23 @@ LEVELS: dict[str, Level] = {
                       (1.5, 4.0), (50, 80), (230, 250), (10, 40), 0.1, (140, 170), 0.1, 0.6, (0.05, 0.12), 0.1,
                       (6.0, 40.0), 0.1),
     "heavy": Level("heavy", (150, 200), (0.5, 0.5), (1.0, 3.0), (0.97, 1.03), 5.0, (0.06, 0.12), (3.0, 8.0),
-                   (30, 60), (215, 240), (20, 60), 0.35, (130, 175), 0.2, 0.9, (0.08, 0.15), 0.35, (4.5, 12.0), 0.3),
+                   (30, 60), (215, 240), (20, 60), 0.35, (130, 175), 0.2, 0.9, (0.08, 0.15), 0.35, (4.5, 12.0), 0.3,
+                   streaks=0.25),
     "photo": Level("photo", (200,), (1.0,), (0.0, 6.0), (1.0, 1.0), 0.0, (0.0, 0.0), (2.0, 5.0), (70, 92),
                    (225, 250), (10, 35), 0.0, (140, 160), 0.05, 0.5, (0.04, 0.1), 0.05, (8.0, 40.0), 0.0, photo=True),
 }
 
 
 # -- parameters -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DrumStreak:
+    """A dirty-drum line down the whole scan: the same image columns on every page of a tray."""
+
+    x: float  # left edge, as a share of the image width
+    width_px: int
+    level: int  # 0 black … 130 grey, before the scanner's tone
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,7 @@ class ScanSettings:
     ink_black: int
     bw_threshold: int | None = None  # black/white mode
     backing: int = 255  # what the scanner shows where there is no paper
+    streaks: tuple[DrumStreak, ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -182,10 +197,16 @@ def sample_scan_settings(level: Level, rng: np.random.Generator, *, colour: bool
         hi = min(level.bw_threshold[1], int(white - 4.5 * noise))
         bw = int(rng.integers(level.bw_threshold[0], max(level.bw_threshold[0], hi) + 1))
     backing = int(rng.integers(25, 70)) if rng.random() < level.dark_backing else 255
+    streaks: tuple[DrumStreak, ...] = ()
+    if level.streaks and rng.random() < level.streaks:  # drawn only where a level has them: other decks stay as they were
+        streaks = tuple(DrumStreak(x=round(_pick(rng, (0.0, 1.0)), 4), width_px=int(rng.integers(1, 4)),
+                                   level=0 if rng.random() < 0.5 else int(rng.integers(40, 131)))
+                        for _ in range(int(rng.integers(1, 4))))
     return ScanSettings(
         dpi=dpi, colour=colour, jpeg_quality=int(rng.integers(level.jpeg_quality[0], level.jpeg_quality[1] + 1)),
         noise=round(noise, 2), blur_mm=round(_pick(rng, level.blur_mm), 3), paper_white=white,
         ink_black=int(rng.integers(level.ink_black[0], level.ink_black[1] + 1)), bw_threshold=bw, backing=backing,
+        streaks=streaks,
     )
 
 
@@ -257,20 +278,26 @@ def _seed_cv(rng: np.random.Generator) -> None:
     cv2.setRNGSeed(int(rng.integers(0, 2**31 - 1)))
 
 
-def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator, smooth: bool = True) -> np.ndarray:
+def add_noise(image: np.ndarray, sigma: float, rng: np.random.Generator, smooth: bool = True,
+              tone: tuple[float, float] = (1.0, 0.0)) -> np.ndarray:
     """Sensor noise, drawn at half size and enlarged (scanner and phone noise is not white
     after their own processing; four times cheaper, too). `smooth=False` enlarges by
-    repeating pixels, for a caller that blurs afterwards anyway."""
+    repeating pixels, for a caller that blurs afterwards anyway. `tone` (gain, offset) maps
+    the image's levels in the same pass: out = gain × image + offset + noise."""
+    gain, offset = tone
     if sigma <= 0:
-        return image
+        return cv2.convertScaleAbs(image, alpha=gain, beta=offset)
     _seed_cv(rng)
     h, w = image.shape[:2]
     channels = image.shape[2] if image.ndim == 3 else 1
-    small = np.empty(((h + 1) // 2, (w + 1) // 2) + image.shape[2:], np.int16)
+    # uint8 centred on 128, not int16: OpenCV adds two uint8 images several times faster
+    # than uint8 + int16 (σ ≤ 12 here, so 128 ± 10 σ never saturates)
+    small = np.empty(((h + 1) // 2, (w + 1) // 2) + image.shape[2:], np.uint8)
     # × 1.45: enlarging by interpolation averages neighbours and lowers σ by about that much
-    cv2.randn(small, np.zeros(channels), np.full(channels, sigma * (1.45 if smooth else 1.0)))
-    noise = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR if smooth else cv2.INTER_NEAREST)
-    return cv2.add(image, noise, dtype=cv2.CV_8U)
+    cv2.randn(small, np.full(channels, 128.0), np.full(channels, sigma * (1.45 if smooth else 1.0)))
+    # LINEAR_EXACT: plain LINEAR on uint8 rounds down on average (a 0.1 level darker page)
+    noise = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR_EXACT if smooth else cv2.INTER_NEAREST)
+    return cv2.addWeighted(image, gain, noise, 1.0, offset - 128.0)
 
 
 def _multiply(image: np.ndarray, gain: np.ndarray) -> np.ndarray:
@@ -495,7 +522,7 @@ def _slip(image: np.ndarray, dpi: float, slip: FeedSlip, backing: int) -> np.nda
 def scan(image: np.ndarray, dpi: float, settings: ScanSettings, damage: SheetDamage, rng: np.random.Generator,
          fiducials: Sequence[Rect] = ()) -> tuple[np.ndarray, list[list[float]]]:
     """The sheet through a scanner at `dpi` (the image is already at that resolution):
-    upside down, feed slip, skew/scale/shift onto an A4 frame, optics blur, tone, sensor
+    upside down, feed slip, skew/scale/shift onto an A4 frame, optics blur, drum streaks, tone, sensor
     noise, black/white mode. Returns the image and where the printed page's corners
     (top-left, top-right, bottom-right, bottom-left) landed, in pixels."""
     h, w = image.shape[:2]
@@ -511,9 +538,9 @@ def scan(image: np.ndarray, dpi: float, settings: ScanSettings, damage: SheetDam
     border = (settings.backing,) * 3 if image.ndim == 3 else settings.backing
     out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
     out = blur(out, settings.blur_mm * ppm)
+    draw_streaks(out, settings.streaks)
     alpha = (settings.paper_white - settings.ink_black) / 255.0
-    out = cv2.convertScaleAbs(out, alpha=alpha, beta=settings.ink_black)
-    out = add_noise(out, settings.noise, rng)
+    out = add_noise(out, settings.noise, rng, tone=(alpha, settings.ink_black))
     if settings.bw_threshold is not None:
         if out.ndim == 3:
             out = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
@@ -523,6 +550,14 @@ def scan(image: np.ndarray, dpi: float, settings: ScanSettings, damage: SheetDam
         page = page[[2, 3, 0, 1]]
     corners = page @ m[:, :2].T + m[:, 2]
     return out, [[round(float(x), 1), round(float(y), 1)] for x, y in corners]
+
+
+def draw_streaks(image: np.ndarray, streaks: Sequence[DrumStreak]) -> None:
+    """Dirty-drum lines, in place: each darkens its columns down the whole image to its level."""
+    w = image.shape[1]
+    for s in streaks:
+        x0 = min(int(s.x * w), w - s.width_px)
+        np.minimum(image[:, x0:x0 + s.width_px], s.level, out=image[:, x0:x0 + s.width_px])
 
 
 # -- phone camera ------------------------------------------------------------------------------
@@ -540,8 +575,6 @@ def photograph(image: np.ndarray, settings: PhotoSettings, rng: np.random.Genera
     page's corners (top-left, top-right, bottom-right, bottom-left) are in it."""
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if upside_down:
-        image = np.ascontiguousarray(image[::-1, ::-1])
     ph, pw = image.shape[:2]
     H = settings.height_px
     W = int(round(H * 3 / 4))
@@ -573,12 +606,14 @@ def photograph(image: np.ndarray, settings: PhotoSettings, rng: np.random.Genera
         s = min(W / span[0], H / span[1])
         quad = (quad - quad.mean(axis=0)) * min(1.0, s) + [W / 2, H / 2]
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], dtype=np.float32)
+    if upside_down:  # turned in the map, not in a copy: pixel x of the turned page is pw − 1 − x
+        src = np.array([[pw - 1, ph - 1], [-1, ph - 1], [-1, -1], [pw - 1, -1]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
 
-    # The table: one colour; the light below makes it uneven.
-    photo = np.empty((H, W, 3), np.uint8)
-    photo[...] = settings.background
-    cv2.warpPerspective(image, m, (W, H), dst=photo, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
+    # The table: one colour (as the warp's border: filling a frame first costs a pass); the
+    # light below makes it uneven.
+    photo = cv2.warpPerspective(image, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=settings.background)
 
     # Light: a slope across the frame from the window side, a vignette, a colour cast.
     gy, gx = np.mgrid[0:1:24j, 0:1:18j].astype(np.float32)
@@ -589,8 +624,8 @@ def photograph(image: np.ndarray, settings: PhotoSettings, rng: np.random.Genera
     cast = np.array(settings.cast, np.float32) / max(settings.cast)
     gain_small = np.clip(gain[..., None] * cast * 255, 0, 255).astype(np.uint8)
     gain_full = cv2.resize(gain_small, (W, H), interpolation=cv2.INTER_LINEAR)
-    photo = cv2.multiply(photo, gain_full, scale=1 / 255)
+    cv2.multiply(photo, gain_full, dst=photo, scale=1 / 255)
     photo = add_noise(photo, settings.noise, rng, smooth=False)  # the lens blur below smooths it
-    photo = blur(photo, max(settings.blur_px, 0.6))
+    cv2.GaussianBlur(photo, (0, 0), max(settings.blur_px, 0.6), dst=photo)
     order = [2, 3, 0, 1] if upside_down else [0, 1, 2, 3]
     return photo, [[round(float(x), 1), round(float(y), 1)] for x, y in quad[order]]

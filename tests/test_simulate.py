@@ -479,6 +479,47 @@ def test_the_scanner_never_loses_a_corner_square(seed, level, slip):
     assert moved.min() >= margin and moved[:, 0].max() <= shape[1] - margin and moved[:, 1].max() <= shape[0] - margin
 
 
+def test_a_quarter_of_heavy_trays_have_dirty_drum_streaks_and_no_other_level_has_any():
+    rng = np.random.default_rng(4)
+    trays = [degrade.sample_scan_settings(degrade.LEVELS["heavy"], rng) for _ in range(400)]
+    streaked = [t for t in trays if t.streaks]
+    assert 0.18 < len(streaked) / len(trays) < 0.32
+    assert {len(t.streaks) for t in streaked} == {1, 2, 3}
+    assert {s.width_px for t in streaked for s in t.streaks} == {1, 2, 3}
+    levels = [s.level for t in streaked for s in t.streaks]
+    assert 0 in levels and all(s == 0 or 40 <= s <= 130 for s in levels) and max(levels) > 40
+    for name in ("light", "moderate", "photo"):
+        assert not any(degrade.sample_scan_settings(degrade.LEVELS[name], rng).streaks for _ in range(200))
+
+
+def test_a_drum_streak_is_a_straight_line_down_the_whole_skewed_scan():
+    dpi = 150
+    page = np.full((int(297 * dpi / 25.4), int(210 * dpi / 25.4)), 255, np.uint8)
+    streak = degrade.DrumStreak(x=0.4, width_px=2, level=0)
+    settings = degrade.ScanSettings(dpi=dpi, colour=False, jpeg_quality=50, noise=3.0, blur_mm=0.08,
+                                    paper_white=230, ink_black=30, streaks=(streak,))
+    damage = degrade.SheetDamage(skew_deg=2.5, shift_mm=(3.0, 2.0))
+    out, _ = degrade.scan(page, dpi, settings, damage, np.random.default_rng(1))
+    x0 = int(0.4 * out.shape[1])
+    column_means = out.mean(axis=0)
+    assert column_means[x0:x0 + 2].max() < 45  # black (the scanner's black) in every row
+    assert column_means[x0 - 3] > 200 and column_means[x0 + 4] > 200  # and nowhere beside it
+    plain, _ = degrade.scan(page, dpi, degrade.ScanSettings(**{**settings.as_dict(), "streaks": ()}), damage,
+                            np.random.default_rng(1))
+    assert np.count_nonzero(out != plain) <= 2 * out.shape[0]  # the streak's columns only
+
+
+def test_scanner_noise_and_tone_keep_their_level_and_spread():
+    page = np.full((800, 600), 255, np.uint8)
+    page[:, 300:] = 0
+    settings = degrade.ScanSettings(dpi=150, colour=False, jpeg_quality=50, noise=6.0, blur_mm=0.0,
+                                    paper_white=228, ink_black=40)
+    out, _ = degrade.scan(page, 150, settings, degrade.SheetDamage(), np.random.default_rng(2))
+    paper, ink = out[20:-20, 20:280].astype(float), out[20:-20, 320:-20].astype(float)
+    assert abs(paper.mean() - 228) < 0.1 and abs(ink.mean() - 40) < 0.1
+    assert 5.0 < paper.std() < 7.0 and 5.0 < ink.std() < 7.0  # σ 6 after the ×1.45 and the smoothing
+
+
 @given(st.lists(st.floats(20, 280), min_size=1, max_size=3))
 def test_folds_are_moved_between_box_rows(folds):
     boxes = [Rect(x=22, y=y, w=6, h=6) for y in np.arange(100, 260, 9.6)]
