@@ -150,10 +150,11 @@ class StoreThreads:
             futures = [future for future, _, _ in batch]
             work = [(function, args) for _, function, args in batch]
             outcomes = self._run_batch(work)
-            again = [n for n, (ok, value) in enumerate(outcomes) if not ok and isinstance(value, LockBusy)]
-            _answer([(futures[n], outcome) for n, outcome in enumerate(outcomes) if n not in again])
-            for n in again:  # a lock held elsewhere (or a batch the engine rolled back): alone, waiting
-                _answer([(futures[n], _outcome(*work[n]))])
+            busy = [not ok and isinstance(value, LockBusy) for ok, value in outcomes]
+            _answer([(future, outcome) for future, outcome, again in zip(futures, outcomes, busy) if not again])
+            for future, piece, again in zip(futures, work, busy):
+                if again:  # a lock held elsewhere (or a batch the engine rolled back): alone, waiting
+                    _answer([(future, _outcome(*piece))])
 
     def _run_batch(self, work: list) -> list[tuple[bool, object]]:
         """(ok, result or exception) per piece, each committed when this returns; LockBusy
@@ -186,11 +187,11 @@ def _outcome(function, args) -> tuple[bool, object]:
 
 
 def _in_savepoint(store, function, args) -> tuple[bool, object]:
-    try:
+    def piece():
         with store.transaction():  # nested: a piece that fails leaves nothing of itself behind
-            return True, function(*args)
-    except Exception as exc:
-        return False, exc
+            return function(*args)
+
+    return _outcome(piece, ())
 
 
 def _settle(settled: list) -> None:
