@@ -50,6 +50,7 @@ def review_serve(
     import uvicorn
 
     from hybrid import review as review_mod
+    from ocr.evidence_picture import draw
     from review.app import create_app
 
     opened = session(ctx)
@@ -67,8 +68,8 @@ def review_serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print("[yellow]warning:[/] the page is reachable from the network over plain HTTP; "
                      "use it only on a trusted office network.", highlight=False)
-    uvicorn.run(create_app(ws.root, process, lambda: ws.open_store(), prerender=prerender), host=host, port=port,
-                log_level="warning")
+    uvicorn.run(create_app(ws.root, process, lambda: ws.open_store(), draw_evidence=draw, prerender=prerender),
+                host=host, port=port, log_level="warning")
 
 
 @review_app.command("token")

@@ -101,6 +101,7 @@ def _scanned_page(page: PageInput, result: PageResult, batch: str, received: dat
         geometry=result.geometry, comment_ink=result.comment_ink, comment_suggestion=result.comment_suggestion,
         comment_confidence=result.comment_confidence,
         ocr_text=result.ocr_text if result.kind is PageKind.UNREADABLE else None,
+        review_crop=result.review_crop_region if review_crop else None,
         boxes=tuple(BoxScore(b.question, b.option, b.number, b.state, b.fill, b.ring_ink) for b in result.boxes),
     )
     return ScannedPage(

@@ -39,6 +39,7 @@ class PageResult:
     comment_suggestion: str | None = None  # Tesseract's reading, only above its confidence threshold
     comment_confidence: float | None = None
     review_crop_png: bytes | None = None  # the page (code hidden) at reduced size, for review
+    review_crop_region: CropRegion | None = None  # where review_crop_png was cut from the page
     comment_crop_png: bytes | None = None
     mark_signature: str = ""  # which boxes are marked/cancelled: tells a rescan from a photocopy
     message: str | None = None  # a human sentence for anything odd (shown in the scan summary)

@@ -27,7 +27,7 @@ from hybrid.qr_payload import InvalidPayload, QrPayload
 from hybrid.states import Reason
 from ocr import marks as marks_mod
 from ocr import ocr_text
-from ocr.page_result import Geometry, PageKind, PageResult
+from ocr.page_result import CropRegion, Geometry, PageKind, PageResult
 from ocr.qr_read import QrRead, find_qr_anywhere, read_qr_at
 from ocr.streaks import find_streaks, without_streaks
 from ocr.register import (
@@ -271,7 +271,7 @@ def _read_ballot(frame: PageFrame, facts: GeometryFacts, page: Page, payload: Qr
         c_ink = marks_mod.comment_ink(frame, page.comment, black, scale)
         if c_ink >= COMMENT_MIN_INK:
             c_png, c_text, c_conf = _comment(frame, page.comment, ocr)
-    review = _review_crop(frame, page, furniture) if reasons else None
+    review, review_region = _review_crop(frame, page, furniture) if reasons else (None, None)
     return PageResult(
         kind=PageKind.BALLOT,
         payload=payload,
@@ -286,6 +286,7 @@ def _read_ballot(frame: PageFrame, facts: GeometryFacts, page: Page, payload: Qr
         comment_suggestion=c_text,
         comment_confidence=c_conf,
         review_crop_png=review,
+        review_crop_region=review_region,
         comment_crop_png=c_png,
         mark_signature=boxes.signature,
         message="; ".join(messages) or None,
@@ -305,14 +306,14 @@ def _comment(frame: PageFrame, rect: Rect, ocr: bool) -> tuple[bytes, str | None
     return png, text, confidence
 
 
-def _review_crop(frame: PageFrame, page: Page, furniture: _Furniture) -> bytes | None:
+def _review_crop(frame: PageFrame, page: Page, furniture: _Furniture) -> tuple[bytes | None, CropRegion | None]:
     """The page's box region (boxes, their text, the comment box) upright at ~100 DPI, with
     the printed code and the QR blacked out should they fall inside (review crops never
-    show a code, DESIGN §4). The region ends above the information block, which repeats
-    the code in its SMS example."""
+    show a code, DESIGN §4), and where on the page it was cut. The region ends above the
+    information block, which repeats the code in its SMS example."""
     rects = list(page.boxes) + ([page.comment] if page.comment else [])
     if not rects:
-        return None
+        return None, None
     y0 = max(0.0, min(r.y for r in rects) - 8.0)
     y1 = min(297.0, max(r.y + r.h for r in rects) + 5.0)
     region = (10.0, y0, 190.0, y1 - y0)
@@ -324,7 +325,7 @@ def _review_crop(frame: PageFrame, page: Page, furniture: _Furniture) -> bytes |
         bottom = math.ceil((r.y + r.h + 1.0 - region[1]) * REVIEW_CROP_RES)
         if x1 > 0 and bottom > 0 and x0 < crop.shape[1] and top < crop.shape[0]:
             crop[max(0, top):bottom, max(0, x0):x1] = 0
-    return cv2.imencode(".png", crop, PNG_FAST)[1].tobytes()
+    return cv2.imencode(".png", crop, PNG_FAST)[1].tobytes(), CropRegion(region, REVIEW_CROP_RES)
 
 
 # -- the QR did not decode -------------------------------------------------------------------

@@ -184,11 +184,13 @@ def _problem(status: int, error: str, message: str, **extra: Any) -> JSONRespons
 # -- the app -------------------------------------------------------------------------------------
 
 
-def create_app(root: Path, process: Process, open_store: Callable[[], Store], *, prerender: bool = False
-               ) -> Starlette:
-    """The review app for the workspace at `root`; `open_store` opens one store connection.
-    With `prerender`, the pictures of open items are rendered in the background (first
-    those after the item a reviewer opened), so items open with their image at once."""
+def create_app(root: Path, process: Process, open_store: Callable[[], Store], *, draw_evidence: evidence.DrawEvidence,
+               prerender: bool = False) -> Starlette:
+    """The review app for the workspace at `root`; `open_store` opens one store connection;
+    `draw_evidence` cuts a page's picture from its archived scan (the reader's
+    `ocr.evidence_picture.draw`). With `prerender`, the pictures of open items are rendered
+    in the background (first those after the item a reviewer opened), so items open with
+    their image at once."""
     root = Path(root).resolve()
     pool = StorePool(open_store)
     sessions = Sessions(pool.get().key)
@@ -387,7 +389,7 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store], *,
         layouts = pool.get().layouts()
         for page, plan in zip(found.pages, evidence_plans(found)):
             if plan is not None:
-                evidence.render(root, page.archived, page.source, plan, layouts)
+                evidence.render(root, page.archived, page.source, plan, layouts, draw_evidence)
 
     prerenderer = evidence.Prerenderer(render_item) if prerender else None
 
@@ -436,7 +438,7 @@ def create_app(root: Path, process: Process, open_store: Callable[[], Store], *,
         path = None
         if plan is not None and page is not None:
             try:
-                path = evidence.render(root, page.archived, page.source, plan, store.layouts())
+                path = evidence.render(root, page.archived, page.source, plan, store.layouts(), draw_evidence)
             except evidence.NoEvidence:
                 path = None  # purged: the reader's own crop, if any, is all there is
         if path is None and crop is not None:

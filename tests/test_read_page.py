@@ -313,6 +313,9 @@ def test_crosses_ticks_scribbles_count_a_filled_box_cancels_and_faint_pencil_goe
     assert fills[7] > 0.9 and 0.06 < fills[5] < 0.5 and fills[2] == 0.0
     crop = png(result.review_crop_png)
     assert crop.ndim == 2 and 700 < crop.shape[1] < 800  # ~100 DPI of the 190 mm wide box region
+    cut = result.review_crop_region  # where it was cut, in page mm, travels with the crop
+    assert cut.px_per_mm == 4.0 and cut.region_mm[0] == 10.0 and cut.region_mm[2] == 190.0
+    assert crop.shape == (round(cut.region_mm[3] * 4.0), round(cut.region_mm[2] * 4.0))
 
 
 def test_a_circle_around_a_box_or_a_tick_beside_it_goes_to_a_person_and_a_stray_mark_does_not(printed: Printed):

@@ -52,12 +52,13 @@ def server(review_workspace):
     """`hybrid review serve` on a free port of 127.0.0.1, in a thread; yields (base URL, tokens, store)."""
     import uvicorn
 
+    from ocr.evidence_picture import draw
     from review.app import create_app
 
     ws = review_workspace
     store = ws.open_store()
     tokens = {name: review.issue_token(store, name) for name in ("Anna", "Ben")}
-    app = create_app(ws.root, ws.process, ws.open_store)
+    app = create_app(ws.root, ws.process, ws.open_store, draw_evidence=draw)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -100,6 +100,7 @@ def test_list_exits_0_when_nothing_is_left(review_workspace, run_cli):
 def test_token_prints_a_link_that_opens_the_page(review_workspace, run_cli):
     from test_review_web import TestClient
 
+    from ocr.evidence_picture import draw
     from review.app import create_app
 
     ws = review_workspace
@@ -108,7 +109,7 @@ def test_token_prints_a_link_that_opens_the_page(review_workspace, run_cli):
     url = result.out.strip()
     assert url.startswith("http://127.0.0.1:8091/?token=")
     token = parse_qs(urlsplit(url).query)["token"][0]
-    app = create_app(ws.root, ws.process, ws.open_store)
+    app = create_app(ws.root, ws.process, ws.open_store, draw_evidence=draw)
     try:
         client = TestClient(app, base_url="http://127.0.0.1:8091")
         assert client.get(f"/?token={token}").status_code == 200  # redirected into the page

@@ -31,12 +31,13 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "hybrid" / "examples"
 
 def reviewer_client(root: Path):
     """A logged-in client of the review app of the workspace at `root` (in-process)."""
+    from ocr.evidence_picture import draw
     from review.app import create_app
 
     ws = Workspace(root)
     store = ws.open_store()
     token = review.issue_token(store, "Anna")
-    app = create_app(ws.root, ws.process, ws.open_store)
+    app = create_app(ws.root, ws.process, ws.open_store, draw_evidence=draw)
     client = TestClient(app, base_url="http://127.0.0.1:8090")
     assert client.get(f"/?token={token}", follow_redirects=False).status_code == 303
     return client, store, app

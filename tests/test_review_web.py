@@ -22,12 +22,13 @@ BASE = "http://127.0.0.1:8090"
 @pytest.fixture
 def site(review_workspace):
     """The app, reviewers Anna and Ben with their tokens, and a logged-in client per reviewer."""
+    from ocr.evidence_picture import draw
     from review.app import create_app
 
     ws = review_workspace
     store = ws.open_store()
     tokens = {name: review.issue_token(store, name) for name in ("Anna", "Ben")}
-    app = create_app(ws.root, ws.process, ws.open_store)
+    app = create_app(ws.root, ws.process, ws.open_store, draw_evidence=draw)
 
     def client(name: str | None = None) -> TestClient:
         c = TestClient(app, base_url=BASE)
@@ -226,3 +227,27 @@ def test_the_queue_after_decisions_is_the_hubs_list(site):
     # A change from elsewhere (the CLI, another workstation) is seen too.
     review.decide(site.store, site.process, over.id, review.DecisionRequest("reject"), "Carla")
     assert listed(ben) == hub()
+
+
+def test_the_reader_keeps_where_it_cut_each_review_crop(site):
+    # The box outlines are drawn over a crop where the reader said it cut it (its reading's
+    # review_crop), not where the review page guesses from the image size.
+    from hybrid.store import review as stored
+
+    checked = 0
+    for item in review.list_items(site.store, site.process):
+        detail = review.item_detail(site.store, site.process, item.id, site.ws.root)
+        for view in detail.pages:
+            row = stored.page(site.store, view.source)
+            if view.crop is None or row is None or not row.review_crop:
+                continue
+            cut = row.reading.review_crop
+            assert cut is not None, view.source
+            assert view.crop.region_mm == cut.region_mm and view.crop.px_per_mm == cut.px_per_mm
+            x, y, w, h = cut.region_mm
+            assert (view.crop.width, view.crop.height) == (round(w * cut.px_per_mm), round(h * cut.px_per_mm))
+            layout = site.store.layouts()[row.layout_hash]
+            for box in layout.pages[row.ballot_page - 1].boxes:  # every box is on the crop
+                assert x <= box.x and box.x + box.w <= x + w and y <= box.y and box.y + box.h <= y + h
+            checked += 1
+    assert checked >= 3
