@@ -125,14 +125,21 @@ class SmsService:
         new or the stored message, and is rolled back and run again with it."""
         if via not in VIAS:
             raise ValueError(f"via {via!r}")
+        # A webhook message is almost always new: its first attempt does not look for it
+        # first (one statement less per message); a repeated one fails at the records' UNIQUE
+        # source, changes nothing, and the next attempt finds it stored.
+        look_first = via != "webhook"
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.store.transaction():
-                    handled = self.stored(message.message_sid) or self._take(message, via)
+                    handled = (look_first and self.stored(message.message_sid)) or self._take(message, via)
                     if also is not None:
                         also(handled)
                     return handled
-            except (_SidTaken, ClaimLost):
+            except _SidTaken:
+                look_first = True  # rolled back; stored by an earlier request or another process
+                continue
+            except ClaimLost:
                 continue  # rolled back; the next attempt sees what the other process committed
             except Exception as exc:
                 if worth_retrying(exc):

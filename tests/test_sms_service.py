@@ -131,6 +131,27 @@ def test_every_message_has_one_record_and_nothing_of_the_sender(desk):
     assert verdict.ok and verdict.entries == len(bodies)
 
 
+def test_a_message_taken_again_is_answered_as_before_and_changes_nothing(desk):
+    # A webhook message's first attempt does not look for it first: a repeated MessageSid
+    # meets the records' UNIQUE source, is rolled back, and answered from the store.
+    ws, service = desk()
+    a, b = ws.codes["de"][:2]
+    vote, chatter = message(f"{a} 1"), message("Guten Tag")
+    first = [service.receive(vote), service.receive(chatter)]
+    service.clock.now += timedelta(minutes=1)
+    service.receive(message(f"{b} 2"))
+    again = [service.receive(vote), service.receive(chatter), service.receive(vote, "pull")]
+    assert [h.replay for h in first] == [False, False] and [h.replay for h in again] == [True, True, True]
+    assert [(h.record_id, h.status, h.reply) for h in again] == [
+        (first[0].record_id, first[0].status, first[0].reply), (first[1].record_id, first[1].status, first[1].reply),
+        (first[0].record_id, first[0].status, first[0].reply)]
+    assert ws.query("SELECT COUNT(*) FROM records WHERE channel = 'sms'") == [(3,)]
+    assert ws.query("SELECT COUNT(*) FROM sms_messages") == [(3,)]
+    assert ws.query("SELECT COUNT(*) FROM claims") == [(2,)]
+    verdict = audit.verify(service.store)
+    assert verdict.ok and verdict.entries == 3
+
+
 def test_the_same_phone_written_differently_is_one_phone(desk):
     ws, service = desk(identity="phone")
     a, b = ws.codes["de"][:2]
