@@ -75,7 +75,7 @@ class GatewayProvider:
             if event.recipient and e164(event.recipient) not in (None, config.sms_number):
                 return refuse("wrong_number", 403, "payload.recipient is not this process's SMS number")
             try:
-                taken = await threads.run(lambda: take(threads.sms(), event))
+                taken = await threads.run(lambda: take(threads.sms(), event), atomic=True)
             except Exception as exc:  # store down or locked: the app retries the event
                 return refuse("store_error", 503, f"store unavailable for event {event_id}: {type(exc).__name__}")
             if taken.send is not None:

@@ -115,9 +115,12 @@ class StoreThreads:
             self._local.voice = current = VoiceService(sms.store, sms.process)
         return current
 
-    async def run(self, function, *args):
+    async def run(self, function, *args, atomic: bool = False):
+        """`function(*args)` on a store thread. `atomic`: it is one transaction of its own
+        (`store.transaction()`, which leaves nothing behind when it fails), so a batch runs
+        it without a savepoint of its own around it."""
         future = asyncio.get_running_loop().create_future()
-        self._queue.put((future, function, args))
+        self._queue.put((future, function, args, atomic))
         async with asyncio.timeout(STORE_TIMEOUT):
             return await future
 
@@ -147,25 +150,26 @@ class StoreThreads:
                     self._queue.put(None)  # this thread stops after the batch
                     break
                 batch.append(more)
-            futures = [future for future, _, _ in batch]
-            work = [(function, args) for _, function, args in batch]
+            futures = [future for future, _, _, _ in batch]
+            work = [(function, args, atomic) for _, function, args, atomic in batch]
             outcomes = self._run_batch(work)
             busy = [not ok and isinstance(value, LockBusy) for ok, value in outcomes]
             _answer([(future, outcome) for future, outcome, again in zip(futures, outcomes, busy) if not again])
             for future, piece, again in zip(futures, work, busy):
                 if again:  # a lock held elsewhere (or a batch the engine rolled back): alone, waiting
-                    _answer([(future, _outcome(*piece))])
+                    _answer([(future, _outcome(*piece[:2]))])
 
     def _run_batch(self, work: list) -> list[tuple[bool, object]]:
         """(ok, result or exception) per piece, each committed when this returns; LockBusy
         for a piece that must run again alone."""
         if len(work) == 1:
-            return [_outcome(*work[0])]
+            return [_outcome(*work[0][:2])]
         try:
             store = self.sms().store
             with store.transaction(), audit.deferred(store):
                 with store.conn.without_waiting():
-                    return [_in_savepoint(store, function, args) for function, args in work]
+                    return [_outcome(function, args) if atomic else _in_savepoint(store, function, args)
+                            for function, args, atomic in work]
         except Exception as exc:  # BEGIN, the audit entries or COMMIT failed: nothing is stored
             if not worth_retrying(exc):
                 return [(False, exc)] * len(work)

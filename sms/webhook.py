@@ -180,7 +180,7 @@ class TwilioProvider:
                 opt_out_type=params.get("OptOutType") or None,
             )
             try:
-                handled = await threads.run(lambda: threads.sms().receive(message, "webhook"))
+                handled = await threads.run(lambda: threads.sms().receive(message, "webhook"), atomic=True)
             except Exception as exc:  # store down or locked: Twilio logs an error; `sms pull` recovers the message
                 refusals.add("store_error", f"store problem for message {sid}: {type(exc).__name__}: {exc}")
                 return Response("store unavailable\n", status_code=503, media_type="text/plain")

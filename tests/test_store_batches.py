@@ -1,6 +1,8 @@
 """The webhook's store work in batches (SQLite): what queues up while the store thread is
 busy runs in one transaction, each piece in its own savepoint, and is answered only after
-that commit. A piece that fails leaves nothing of itself behind and spoils no other."""
+that commit. A piece that fails leaves nothing of itself behind and spoils no other: in
+its own savepoint, or, when it is one transaction itself (`atomic`, as a message is), in
+that transaction's."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def test_work_queued_behind_a_busy_store_thread_runs_as_one_batch_and_is_answere
     release = threading.Event()
     in_batch: list[bool] = []
     messages = [_sms(code) for code in ws.codes["de"][:10]]
-    failing = _sms(ws.codes["de"][10])
+    failing, failing_inside = _sms(ws.codes["de"][10]), _sms(ws.codes["de"][11])
 
     def take(message: InboundSms):
         in_batch.append(threads.sms().store.audit_pending is not None)
@@ -71,12 +73,21 @@ def test_work_queued_behind_a_busy_store_thread_runs_as_one_batch_and_is_answere
         take(failing)
         raise RuntimeError("this piece fails after its message was written")
 
+    def fails_inside_its_transaction():  # atomic: no savepoint of the batch's around it
+        in_batch.append(threads.sms().store.audit_pending is not None)
+
+        def also(handled):
+            raise RuntimeError("this message fails inside its own transaction")
+
+        return threads.sms().receive(failing_inside, "webhook", also=also)
+
     async def scenario():
         blockers = [asyncio.ensure_future(threads.run(release.wait)) for _ in threads._threads]
         await asyncio.sleep(0.1)  # every store thread now waits inside a blocker
         pieces = [asyncio.ensure_future(threads.run(take, m)) for m in messages[:5]]
         broken = asyncio.ensure_future(threads.run(writes_then_fails))
-        pieces += [asyncio.ensure_future(threads.run(take, m)) for m in messages[5:]]
+        broken_inside = asyncio.ensure_future(threads.run(fails_inside_its_transaction, atomic=True))
+        pieces += [asyncio.ensure_future(threads.run(take, m, atomic=True)) for m in messages[5:]]
         await asyncio.sleep(0.05)
         release.set()
         await asyncio.gather(*blockers)
@@ -86,6 +97,8 @@ def test_work_queued_behind_a_busy_store_thread_runs_as_one_batch_and_is_answere
             seen.append((handled.message_sid, _stored_elsewhere(ws, message.message_sid)))
         with pytest.raises(RuntimeError, match="after its message was written"):
             await broken
+        with pytest.raises(RuntimeError, match="inside its own transaction"):
+            await broken_inside
         return seen
 
     try:
@@ -93,8 +106,9 @@ def test_work_queued_behind_a_busy_store_thread_runs_as_one_batch_and_is_answere
     finally:
         threads.close()
     assert seen == [(m.message_sid, 1) for m in messages]  # each answered only once committed
-    assert in_batch == [True] * 11  # all eleven ran inside the one batch transaction
-    assert _stored_elsewhere(ws, failing.message_sid) == 0  # the failing piece left nothing behind
+    assert in_batch == [True] * 12  # all twelve ran inside the one batch transaction
+    assert _stored_elsewhere(ws, failing.message_sid) == 0  # the failing pieces left nothing behind
+    assert _stored_elsewhere(ws, failing_inside.message_sid) == 0
     store = ws.open_store()
     try:
         verified = audit.verify(store)
@@ -129,7 +143,7 @@ def test_in_a_batch_a_lock_held_elsewhere_is_not_waited_for_its_piece_runs_alone
         await asyncio.sleep(0.1)
 
         async def send(code: str):
-            handled = await threads.run(lambda: threads.sms().receive(_sms(code), "webhook"))
+            handled = await threads.run(lambda: threads.sms().receive(_sms(code), "webhook"), atomic=True)
             answered[code] = time.monotonic()
             return handled
 
