@@ -148,7 +148,8 @@ def message_sid(key: bytes, event: GatewayEvent) -> str:
 def take(service: SmsService, event: GatewayEvent) -> Taken:
     sid = message_sid(service.store.key, event)
     message = InboundSms(message_sid=sid, account_sid=f"gateway:{event.device_id}"[:64], body=event.text,
-                         sender=event.sender, num_media=event.num_media, sent_at=event.received_at)
+                         sender=event.sender, num_media=event.num_media, sent_at=event.received_at,
+                         at_twilio=False)  # purge has nothing to delete at Twilio
     outcome: dict = {}
 
     def also(handled: Handled) -> None:
@@ -156,8 +157,6 @@ def take(service: SmsService, event: GatewayEvent) -> Taken:
         outcome["new_event"] = gateway.record_event(store, event.event_id, sid, event.event, event.device_id,
                                                           event.webhook_id, event.received_at)
         outcome["send"] = None
-        if not handled.replay:
-            gateway.never_at_twilio(store, sid)
         if handled.reply is None:
             return
         if not handled.replay:

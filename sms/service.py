@@ -89,6 +89,7 @@ class InboundSms:
     num_media: int = 0
     sent_at: datetime | None = None  # Twilio's time (pull, import); None: timed on arrival
     opt_out_type: str | None = None  # Twilio Advanced Opt-Out: STOP | START | HELP
+    at_twilio: bool = True  # False: it came through the self-hosted gateway and never was at Twilio
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,8 @@ class SmsService:
             num_segments=message.num_segments, num_media=message.num_media, via=via, sent_at=stamp(at),
             twilio_time=message.sent_at is not None, intent=intent.kind.value,
             detail=json.dumps(detail, sort_keys=True), wrong_code=wrong_code, code_hash=code_hash, language=lang,
-            record_id=record_id, outcome=outcome.value, reply=reply, replied=via == "webhook")
+            record_id=record_id, outcome=outcome.value, reply=reply, replied=via == "webhook",
+            at_twilio=message.at_twilio)
         if not messages.insert_message(store, row):
             raise _SidTaken
         if wrong_code:

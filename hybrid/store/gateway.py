@@ -44,12 +44,6 @@ def record_event(store: Store, event_id: str, message_sid: str, event: str, devi
     return cur.rowcount == 1
 
 
-def never_at_twilio(store: Store, message_sid: str) -> None:
-    """A gateway message was never at Twilio: `hybrid purge` has nothing to delete there
-    (the phone's own inbox is cleared on the phone; the gateway's API cannot)."""
-    store.conn.execute("UPDATE sms_messages SET twilio_deleted = 1 WHERE message_sid = ?", (message_sid,))
-
-
 def queue_reply(store: Store, message_sid: str, outbox_id: str, text: str, lease: float) -> None:
     now = datetime.now(timezone.utc)
     store.conn.execute(
@@ -82,15 +76,18 @@ def take_over(store: Store, message_sid: str, lease: float) -> QueuedReply | Non
 
 def mark_results(store: Store, results: Iterable[SendResult]) -> None:
     now = datetime.now(timezone.utc)
+    results = list(results)
+    if not results:
+        return
     with store.transaction():
-        for r in results:
-            store.conn.execute(
-                "UPDATE sms_outbox SET state = ?, attempts = ?, last_error = ?, gateway_state = COALESCE(?, gateway_state), "
-                "lease_until = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE message_sid = ?",
-                (r.state, r.attempts, r.error, r.gateway_state, stamp(now + timedelta(seconds=r.lease_seconds)),
-                 r.state, stamp(now), r.message_sid))
-            if r.state == "sent":
-                store.conn.execute("UPDATE sms_messages SET replied = 1 WHERE message_sid = ?", (r.message_sid,))
+        store.conn.executemany(
+            "UPDATE sms_outbox SET state = ?, attempts = ?, last_error = ?, gateway_state = COALESCE(?, gateway_state), "
+            "lease_until = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE message_sid = ?",
+            [(r.state, r.attempts, r.error, r.gateway_state, stamp(now + timedelta(seconds=r.lease_seconds)),
+              r.state, stamp(now), r.message_sid) for r in results])
+        sent = [(r.message_sid,) for r in results if r.state == "sent"]
+        if sent:
+            store.conn.executemany("UPDATE sms_messages SET replied = 1 WHERE message_sid = ?", sent)
 
 
 def gateway_messages(store: Store) -> int:

@@ -60,6 +60,7 @@ class NewMessage:
     outcome: str
     reply: str | None
     replied: bool
+    at_twilio: bool = True  # False: it never was (the self-hosted gateway): purge has nothing to delete there
 
 
 def stored_message(store: Store, message_sid: str) -> StoredMessage | None:
@@ -87,12 +88,13 @@ def insert_message(store: Store, message: NewMessage) -> bool:
     cur = store.conn.execute(
         "INSERT INTO sms_messages (message_sid, account_sid, phone_hash, hidden_caller, body, num_segments, "
         "num_media, via, sent_at, twilio_time, stored_at, intent, detail, wrong_code, code_hash, language, "
-        "record_id, outcome, reply, replied) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "record_id, outcome, reply, replied, twilio_deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (message_sid) DO NOTHING",
         (message.message_sid, message.account_sid, message.phone_hash, int(message.hidden_caller), message.body,
          message.num_segments, message.num_media, message.via, message.sent_at, int(message.twilio_time), now_utc(),
          message.intent, message.detail, int(message.wrong_code), message.code_hash, message.language,
-         message.record_id, message.outcome, message.reply, int(message.replied)),
+         message.record_id, message.outcome, message.reply, int(message.replied), int(not message.at_twilio)),
     )
     return cur.rowcount != 0
 
