@@ -340,8 +340,9 @@ def read_boxes(frame: PageFrame, page: Page, black_ratio: float, t: MarkThreshol
         for i in members:
             by_size.setdefault((round(boxes[i].w * res), round(boxes[i].h * res)), []).append(i)
         noise = line_noise(raw, res)
+        painted = frame.painted_warp((rx, ry, rw, rh), res)
         for (sw, sh), group in by_size.items():
-            for i, m in zip(group, _measure_group(ink, raw, (rx, ry), boxes, group, sw, sh, res, noise)):
+            for i, m in zip(group, _measure_group(ink, raw, (rx, ry), boxes, group, sw, sh, res, noise, painted)):
                 measures[i] = m
     faint_here = faint_outliers([m for m in measures if m is not None], t)
     readings, outside, marginal, unlocated = [], [], [], []
@@ -362,8 +363,11 @@ def read_boxes(frame: PageFrame, page: Page, black_ratio: float, t: MarkThreshol
 
 
 def _measure_group(ink: np.ndarray, raw: np.ndarray, origin: tuple[float, float], boxes: list[Box],
-                   group: list[int], sw: int, sh: int, res: float, noise: float) -> list[BoxMeasure]:
-    """Measure boxes of one size together (vectorised over boxes; sums from integral images)."""
+                   group: list[int], sw: int, sh: int, res: float, noise: float,
+                   painted: np.ndarray | None = None) -> list[BoxMeasure]:
+    """Measure boxes of one size together (vectorised over boxes; sums from integral images).
+    `painted` (the patch's pixels that streak removal painted over, or None) lets a box whose
+    left or right line lay under a streak be found by its three other lines."""
     ox, oy = origin
     n = len(group)
     reach = round(SEARCH_MM * res)
@@ -401,6 +405,9 @@ def _measure_group(ink: np.ndarray, raw: np.ndarray, origin: tuple[float, float]
             break
         keep = lost[lloc]
         dx[keep], dy[keep], outline[keep], located[keep] = ldx[lloc], ldy[lloc], lout[lloc], True
+    if painted is not None and not located.all() and located.any():
+        paint = cv2.copyMakeBorder(painted.view(np.uint8), margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
+        _locate_beside_paint(padded, paint, px, py, sw, sh, dx, dy, outline, located, edges, drift, jump)
     bx = px + np.where(located, dx, 0)
     by = py + np.where(located, dy, 0)
     # A blurred image (a phone photo, a soft scan) renders a thin pen stroke as pale as the
@@ -465,6 +472,54 @@ def _measure_group(ink: np.ndarray, raw: np.ndarray, origin: tuple[float, float]
         out.append(BoxMeasure(float(dark[k]), float(faint[k]), float(min_cell[k]), float(ring_ink[k]), share,
                               off, bool(located[k]), float(outline[k]), float(short_faint[k])))
     return out
+
+
+def _painted_sides(paint: np.ndarray, px: np.ndarray, py: np.ndarray, sw: int, sh: int,
+                   e: _EdgeModel) -> tuple[np.ndarray, np.ndarray]:
+    """Per box: whether its left / right line, anywhere it may be found, lay under a painted
+    streak (painted over along at least half of the box's height)."""
+    left, right = np.zeros(len(px), bool), np.zeros(len(px), bool)
+    for k, (x, y) in enumerate(zip(px, py)):
+        rows = paint[y + sh // 8:y + sh - sh // 8]
+        left[k] = rows[:, x - e.reach:x + e.lw + e.reach].mean(axis=0).max() >= 0.5
+        right[k] = rows[:, x + sw - e.lw - e.reach:x + sw + e.reach].mean(axis=0).max() >= 0.5
+    return left, right
+
+
+def _locate_beside_paint(padded: np.ndarray, paint: np.ndarray, px: np.ndarray, py: np.ndarray, sw: int, sh: int,
+                         dx: np.ndarray, dy: np.ndarray, outline: np.ndarray, located: np.ndarray,
+                         e: _EdgeModel, drift: int, jump: float) -> None:
+    """Boxes not found because one of their two vertical lines lay under a streak that was
+    painted over: placed across where their nearest found neighbour was found (the paper
+    does not jump), found along their top and bottom lines there, and taken only when the
+    other vertical line is printed where that puts it. In place, like the search before it."""
+    left, right = _painted_sides(paint, px, py, sw, sh, e)
+    lost = np.flatnonzero(~located & (left ^ right))  # both sides painted: too little left to go by
+    if len(lost) == 0:
+        return
+    found = np.flatnonzero(located)
+    nearest = found[np.argmin(np.hypot(px[found][None, :] - px[lost][:, None],
+                                       py[found][None, :] - py[lost][:, None]), axis=1)]
+    prior_x = np.clip(dx[nearest], -drift, drift)
+    prior_y = np.clip(dy[nearest], -drift, drift)
+    x, y = px[lost] + prior_x, py[lost] + prior_y
+    span = e.reach + e.gap + e.ow + 1
+    rows = _low_quantile(np.stack([padded[b - span:b + sh + span, a + sw // 8:a + sw - sw // 8]
+                                   for a, b in zip(x, y)]), axis=2)
+    ddy, line_y = _edge_search(rows, span, sh, e.lw, e.gap, e.ow, e.reach)
+    side = np.zeros(len(lost))
+    for k, (a, b) in enumerate(zip(x, y + ddy)):
+        cols = _low_quantile(padded[b + sh // 8:b + sh - sh // 8, a - 1 - e.gap - e.ow:a + sw + 2 + e.gap + e.ow], axis=0)
+        line = a - (a - 1 - e.gap - e.ow) + (0 if right[lost[k]] else sw - e.lw)  # the unpainted line's first column
+        ink = max(float(cols[line + s:line + s + e.lw].mean()) for s in (-1, 0, 1))
+        beyond = cols[line - e.gap - e.ow:line - e.gap] if right[lost[k]] else cols[line + e.lw + e.gap:line + e.lw + e.gap + e.ow]
+        side[k] = ink if float(beyond.mean()) <= 0.5 * ink else 0.0  # a line, not the edge of a dark patch
+    typical = float(np.median(outline[located]))
+    found_here = ((np.minimum(line_y, side) >= max(LOCATED_MIN, RELATIVE_OUTLINE * typical))
+                  & (np.abs(ddy) < e.reach) & (np.abs(ddy) <= jump))
+    keep = lost[found_here]
+    dx[keep], dy[keep] = prior_x[found_here], prior_y[found_here] + ddy[found_here]
+    outline[keep], located[keep] = np.minimum(line_y, side)[found_here], True
 
 
 def _ring_masks(boxes: list[Box], group: list[int], bw: float, bh: float, rr: float, h: int, w: int,

@@ -29,7 +29,7 @@ from ocr import marks as marks_mod
 from ocr import ocr_text
 from ocr.page_result import CropRegion, Geometry, PageKind, PageResult
 from ocr.qr_read import QrRead, find_qr_anywhere, read_qr_at
-from ocr.streaks import find_streaks, without_streaks
+from ocr.streaks import find_streaks, painted_mask, without_streaks
 from ocr.register import (
     DEFAULT_FIDUCIALS,
     Corners,
@@ -123,7 +123,9 @@ def read_page(image: np.ndarray, layouts: Mapping[str, Layout], *, ocr: bool = T
     if image.size == 0 or min(image.shape[:2]) < 64:
         return PageResult(kind=PageKind.FOREIGN, message="the image is too small to be a page")
     gray = to_gray(image)
-    gray = without_streaks(gray, find_streaks(gray))
+    streaks = find_streaks(gray)
+    painted = painted_mask(gray.shape, streaks)
+    gray = without_streaks(gray, streaks)
     small, factor = working_copy(gray)
     mask = ink_mask(small)
     if ink_share(mask) < BLANK_INK:
@@ -133,7 +135,7 @@ def read_page(image: np.ndarray, layouts: Mapping[str, Layout], *, ocr: bool = T
     tried: list[tuple[Corners, int, PageFrame]] = []
     invalid: QrRead | None = None
     for corners in corner_sets:
-        ways = [(c, q, PageFrame.from_corners(gray, c, furniture.fiducials)) for c, q in corner_orders(corners)]
+        ways = [(c, q, PageFrame.from_corners(gray, c, furniture.fiducials, painted)) for c, q in corner_orders(corners)]
         tried.extend(ways)
         for thorough in (False, True):  # both ways up quickly first: an upside-down page costs little
             for c, q, frame in ways:
@@ -145,7 +147,7 @@ def read_page(image: np.ndarray, layouts: Mapping[str, Layout], *, ocr: bool = T
     # torn corner); a QR anywhere still identifies the sheet.
     anywhere = find_qr_anywhere(gray)
     if anywhere is not None and anywhere.payload is not None:
-        return _registered_on_qr(gray, anywhere, mask, factor, layouts, furniture, ocr)
+        return _registered_on_qr(gray, painted, anywhere, mask, factor, layouts, furniture, ocr)
     if not tried:
         if anywhere is not None:
             return PageResult(kind=PageKind.FOREIGN, message=f"a QR that is not one of ours ({anywhere.problem})")
@@ -455,7 +457,7 @@ def _comment_outline_found(frame: PageFrame, rect: Rect, black: float) -> bool:
 # -- no corner squares -----------------------------------------------------------------------
 
 
-def _registered_on_qr(gray: np.ndarray, qr: QrRead, mask: np.ndarray, factor: int,
+def _registered_on_qr(gray: np.ndarray, painted: np.ndarray | None, qr: QrRead, mask: np.ndarray, factor: int,
                       layouts: Mapping[str, Layout], furniture: _Furniture, ocr: bool) -> PageResult:
     """The corner marks were not all found but a QR was: the sheet is identified; the marks
     are read on a registration from the QR (and whichever corner marks fit it) for review."""
@@ -470,7 +472,7 @@ def _registered_on_qr(gray: np.ndarray, qr: QrRead, mask: np.ndarray, factor: in
     if layout is None:
         return PageResult(kind=PageKind.BALLOT, payload=payload, layout_hash=payload.layout_hash,
                           message="unknown layout")
-    framed = _frame_from_qr(gray, qr, mask, factor, furniture)
+    framed = _frame_from_qr(gray, painted, qr, mask, factor, furniture)
     if framed is None or payload.page > len(layout.pages):
         return PageResult(kind=PageKind.BALLOT, payload=payload, layout_hash=payload.layout_hash,
                           reasons=(Reason.DOUBTFUL_GEOMETRY,), message="corner marks not found; marks not read")
@@ -481,7 +483,7 @@ def _registered_on_qr(gray: np.ndarray, qr: QrRead, mask: np.ndarray, factor: in
                         forced_doubt="corner marks not all found: registered on the QR")
 
 
-def _frame_from_qr(gray: np.ndarray, qr: QrRead, mask: np.ndarray, factor: int,
+def _frame_from_qr(gray: np.ndarray, painted: np.ndarray | None, qr: QrRead, mask: np.ndarray, factor: int,
                    furniture: _Furniture) -> tuple[PageFrame, Corners] | None:
     """A homography from the QR's corners, improved by whatever corner squares are near where
     it predicts them."""
@@ -491,7 +493,7 @@ def _frame_from_qr(gray: np.ndarray, qr: QrRead, mask: np.ndarray, factor: int,
     h, _ = cv2.findHomography(src, qr.corners_px)
     if h is None:
         return None
-    frame = PageFrame(gray, h)
+    frame = PageFrame(gray, h, painted)
     centres, sides = square_candidates(mask)
     centres = centres * factor + (factor - 1) / 2
     mm = np.array([f.centre for f in furniture.fiducials])
@@ -512,7 +514,7 @@ def _frame_from_qr(gray: np.ndarray, qr: QrRead, mask: np.ndarray, factor: int,
     if len(found) >= 2:
         h2, _ = cv2.findHomography(np.array(pts_mm), np.array(pts_px))
         if h2 is not None:
-            frame = PageFrame(gray, h2)
+            frame = PageFrame(gray, h2, painted)
     pts = frame.to_image(mm)
     local = frame.px_per_mm(105.0, 148.5)
     areas = np.full(4, 64.0 * local * local)

@@ -309,15 +309,25 @@ def quarter_turns_of(c: Corners) -> int:
 class PageFrame:
     """The image with a homography from layout millimetres to pixel centres."""
 
-    def __init__(self, gray: np.ndarray, homography: np.ndarray) -> None:
+    def __init__(self, gray: np.ndarray, homography: np.ndarray, painted: np.ndarray | None = None) -> None:
         self.gray = gray
         self.H = homography
         self.H_inv = np.linalg.inv(homography)
+        self.painted = painted  # 255 where streaks were painted over (ocr.streaks.painted_mask), or None
 
     @staticmethod
-    def from_corners(gray: np.ndarray, corners: Corners, fiducials: tuple[Rect, ...] = DEFAULT_FIDUCIALS) -> PageFrame:
+    def from_corners(gray: np.ndarray, corners: Corners, fiducials: tuple[Rect, ...] = DEFAULT_FIDUCIALS,
+                     painted: np.ndarray | None = None) -> PageFrame:
         src = np.array([f.centre for f in fiducials], dtype=np.float32)
-        return PageFrame(gray, cv2.getPerspectiveTransform(src, corners.points.astype(np.float32)))
+        return PageFrame(gray, cv2.getPerspectiveTransform(src, corners.points.astype(np.float32)), painted)
+
+    def painted_warp(self, rect: Rect | tuple[float, float, float, float], res: float) -> np.ndarray | None:
+        """Where the layout rectangle was painted over (True), as `warp` cuts it; None when
+        nothing of it was."""
+        if self.painted is None:
+            return None
+        patch = PageFrame(self.painted, self.H).warp(rect, res, border=0) >= 128
+        return patch if patch.any() else None
 
     def to_image(self, points_mm: np.ndarray) -> np.ndarray:
         pts = np.asarray(points_mm, dtype=np.float64).reshape(-1, 1, 2)

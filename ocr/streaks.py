@@ -6,7 +6,8 @@ its length: it darkens (nearly) every row of a tall band of the image in the sam
 run of columns, which no printed line, box column or hand-drawn stroke does (a column of
 boxes darkens at most ~2/3 of its rows). Found streaks are painted over with the pixels
 on either side of them, row by row, so a printed line or a pen stroke that crosses a
-streak stays continuous; everything downstream (QR, marks, OCR) reads the cleaned image.
+streak stays continuous; everything downstream (QR, marks, OCR) reads the cleaned image,
+and `painted_mask` tells the mark reader where a printed line may have been painted out.
 """
 
 from __future__ import annotations
@@ -67,14 +68,29 @@ def find_streaks(gray: np.ndarray) -> list[Streak]:
 
 
 def without_streaks(gray: np.ndarray, streaks: list[Streak]) -> np.ndarray:
-    """A copy of `gray` with each streak replaced by the mean of the columns just beside it."""
+    """A copy of `gray` with each streak replaced, row by row, by the paler of the columns
+    just beside it: what crosses the streak (a printed line, a pen stroke) stays continuous,
+    and a line running along one side of it is not smeared across it."""
     if not streaks:
         return gray
     out = gray.copy()
     w = gray.shape[1]
-    for s in streaks:  # one column more on each side: the streak's blurred edge
-        left = gray[s.y0:s.y1, max(0, s.x0 - 3)].astype(np.uint16)
-        right = gray[s.y0:s.y1, min(w - 1, s.x1 + 3)].astype(np.uint16)
-        fill = ((left + right) // 2).astype(np.uint8)
-        out[s.y0:s.y1, max(0, s.x0 - 1):s.x1 + 2] = fill[:, None]
+    for s in streaks:  # the paler side: a line running beside the streak must not bleed into it as grey
+        fill = np.maximum(gray[s.y0:s.y1, max(0, s.x0 - 3)], gray[s.y0:s.y1, min(w - 1, s.x1 + 3)])
+        out[s.y0:s.y1, _painted_columns(s)] = fill[:, None]
     return out
+
+
+def painted_mask(shape: tuple[int, ...], streaks: list[Streak]) -> np.ndarray | None:
+    """255 where `without_streaks` painted the image over, else 0; None without streaks.
+    What lay under a streak is unknown there: a printed line that ran along it is gone."""
+    if not streaks:
+        return None
+    mask = np.zeros(shape[:2], np.uint8)
+    for s in streaks:
+        mask[s.y0:s.y1, _painted_columns(s)] = 255
+    return mask
+
+
+def _painted_columns(s: Streak) -> slice:
+    return slice(max(0, s.x0 - 1), s.x1 + 2)  # one column more on each side: the streak's blurred edge
