@@ -394,11 +394,7 @@ def _measure_group(ink: np.ndarray, raw: np.ndarray, origin: tuple[float, float]
         lost = np.flatnonzero(~located)
         if len(lost) == 0 or not located.any():
             break
-        found = np.flatnonzero(located)
-        nearest = found[np.argmin(np.hypot(px[found][None, :] - px[lost][:, None],
-                                           py[found][None, :] - py[lost][:, None]), axis=1)]
-        prior_x = np.clip(dx[nearest], -drift, drift)
-        prior_y = np.clip(dy[nearest], -drift, drift)
+        prior_x, prior_y = _neighbour_offsets(px, py, dx, dy, located, lost, drift)
         ldx, ldy, lout, lloc = _locate(padded, px[lost], py[lost], sw, sh, prior_x, prior_y, edges)
         lloc &= np.hypot(ldx - prior_x, ldy - prior_y) <= jump
         if not lloc.any():
@@ -474,6 +470,15 @@ def _measure_group(ink: np.ndarray, raw: np.ndarray, origin: tuple[float, float]
     return out
 
 
+def _neighbour_offsets(px: np.ndarray, py: np.ndarray, dx: np.ndarray, dy: np.ndarray, located: np.ndarray,
+                       lost: np.ndarray, drift: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each `lost` box, the offset at which its nearest found box was found (at most `drift`)."""
+    found = np.flatnonzero(located)
+    nearest = found[np.argmin(np.hypot(px[found][None, :] - px[lost][:, None],
+                                       py[found][None, :] - py[lost][:, None]), axis=1)]
+    return np.clip(dx[nearest], -drift, drift), np.clip(dy[nearest], -drift, drift)
+
+
 def _painted_sides(paint: np.ndarray, px: np.ndarray, py: np.ndarray, sw: int, sh: int,
                    e: _EdgeModel) -> tuple[np.ndarray, np.ndarray]:
     """Per box: whether its left / right line, anywhere it may be found, lay under a painted
@@ -497,11 +502,7 @@ def _locate_beside_paint(padded: np.ndarray, paint: np.ndarray, px: np.ndarray, 
     lost = np.flatnonzero(~located & (left ^ right))  # both sides painted: too little left to go by
     if len(lost) == 0:
         return
-    found = np.flatnonzero(located)
-    nearest = found[np.argmin(np.hypot(px[found][None, :] - px[lost][:, None],
-                                       py[found][None, :] - py[lost][:, None]), axis=1)]
-    prior_x = np.clip(dx[nearest], -drift, drift)
-    prior_y = np.clip(dy[nearest], -drift, drift)
+    prior_x, prior_y = _neighbour_offsets(px, py, dx, dy, located, lost, drift)
     x, y = px[lost] + prior_x, py[lost] + prior_y
     span = e.reach + e.gap + e.ow + 1
     rows = _low_quantile(np.stack([padded[b - span:b + sh + span, a + sw // 8:a + sw - sw // 8]
