@@ -22,6 +22,7 @@ COVERAGE = 0.85  # a streak darkens at least this share of a band's rows
 CONTRAST = 0.4  # … by at least this share of the way from paper white to printed black
 MAX_WIDTH_MM = 1.5  # wider dark runs are not thin streaks (left alone)
 PAGE_WIDTH_MM = 210.0  # to turn MAX_WIDTH_MM into pixels before the page is registered
+SIDE = 3  # a streak is painted from the columns this far beside it (past its blurred edge)
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,15 @@ def find_streaks(gray: np.ndarray) -> list[Streak]:
 def without_streaks(gray: np.ndarray, streaks: list[Streak]) -> np.ndarray:
     """A copy of `gray` with each streak replaced, row by row, by the paler of the columns
     just beside it: what crosses the streak (a printed line, a pen stroke) stays continuous,
-    and a line running along one side of it is not smeared across it."""
+    and a line running along one side of it is not smeared across it. Streaks a few columns
+    apart are painted as one, from beyond both: a side column on the other streak would be
+    no side at all."""
     if not streaks:
         return gray
     out = gray.copy()
     w = gray.shape[1]
-    for s in streaks:  # the paler side: a line running beside the streak must not bleed into it as grey
-        fill = np.maximum(gray[s.y0:s.y1, max(0, s.x0 - 3)], gray[s.y0:s.y1, min(w - 1, s.x1 + 3)])
+    for s in _painted_runs(streaks):  # the paler side: a line running beside the streak must not bleed into it as grey
+        fill = np.maximum(gray[s.y0:s.y1, max(0, s.x0 - SIDE)], gray[s.y0:s.y1, min(w - 1, s.x1 + SIDE)])
         out[s.y0:s.y1, _painted_columns(s)] = fill[:, None]
     return out
 
@@ -87,9 +90,22 @@ def painted_mask(shape: tuple[int, ...], streaks: list[Streak]) -> np.ndarray | 
     if not streaks:
         return None
     mask = np.zeros(shape[:2], np.uint8)
-    for s in streaks:
+    for s in _painted_runs(streaks):
         mask[s.y0:s.y1, _painted_columns(s)] = 255
     return mask
+
+
+def _painted_runs(streaks: list[Streak]) -> list[Streak]:
+    """The streaks as painted: those of one band whose side columns would fall on (or next to)
+    another streak are joined, gap included."""
+    runs: list[Streak] = []
+    for s in sorted(streaks, key=lambda s: (s.y0, s.y1, s.x0)):
+        last = runs[-1] if runs else None
+        if last is not None and (last.y0, last.y1) == (s.y0, s.y1) and s.x0 - last.x1 <= SIDE + 3:
+            runs[-1] = Streak(last.x0, max(last.x1, s.x1), s.y0, s.y1)
+        else:
+            runs.append(s)
+    return runs
 
 
 def _painted_columns(s: Streak) -> slice:
