@@ -6,8 +6,9 @@ its length: it darkens (nearly) every row of a tall band of the image in the sam
 run of columns, which no printed line, box column or hand-drawn stroke does (a column of
 boxes darkens at most ~2/3 of its rows). Found streaks are painted over with the pixels
 on either side of them, row by row, so a printed line or a pen stroke that crosses a
-streak stays continuous; everything downstream (QR, marks, OCR) reads the cleaned image,
-and `painted_mask` tells the mark reader where a printed line may have been painted out.
+streak stays continuous; ink that shows through a grey streak is kept. Everything
+downstream (QR, marks, OCR) reads the cleaned image, and `painted_mask` tells the mark
+reader where a printed line may have been painted out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ COVERAGE = 0.85  # a streak darkens at least this share of a band's rows
 CONTRAST = 0.4  # … by at least this share of the way from paper white to printed black
 MAX_WIDTH_MM = 1.5  # wider dark runs are not thin streaks (left alone)
 PAGE_WIDTH_MM = 210.0  # to turn MAX_WIDTH_MM into pixels before the page is registered
+LEVEL_MM = 20.0  # a streak's level is taken over this many mm of its length (it may fade slowly)
+SEEN_MIN, SEEN_SIGMAS = 24, 4.0  # ink shows through a grey streak: this much darker than it, and above its noise
 SIDE = 3  # a streak is painted from the columns this far beside it (past its blurred edge)
 
 
@@ -73,15 +76,34 @@ def without_streaks(gray: np.ndarray, streaks: list[Streak]) -> np.ndarray:
     just beside it: what crosses the streak (a printed line, a pen stroke) stays continuous,
     and a line running along one side of it is not smeared across it. Streaks a few columns
     apart are painted as one, from beyond both: a side column on the other streak would be
-    no side at all."""
+    no side at all. Ink that shows through a grey streak (darker than the streak itself) is
+    kept: a box line or a pen stroke under it is seen as a person sees it."""
     if not streaks:
         return gray
     out = gray.copy()
     w = gray.shape[1]
+    chunk = max(16, round(LEVEL_MM * w / PAGE_WIDTH_MM))
     for s in _painted_runs(streaks):  # the paler side: a line running beside the streak must not bleed into it as grey
         fill = np.maximum(gray[s.y0:s.y1, max(0, s.x0 - SIDE)], gray[s.y0:s.y1, min(w - 1, s.x1 + SIDE)])
-        out[s.y0:s.y1, _painted_columns(s)] = fill[:, None]
+        cols = _painted_columns(s)
+        under = gray[s.y0:s.y1, cols]
+        out[s.y0:s.y1, cols] = np.where(_seen_through(under, chunk), under, fill[:, None])
     return out
+
+
+def _seen_through(under: np.ndarray, chunk: int) -> np.ndarray:
+    """Where ink shows through a grey streak: pixels clearly darker than the streak's own
+    level in their column (its median over `chunk` rows, which a line or stroke along the
+    streak, shorter than half of that, does not move). A black streak hides everything."""
+    seen = np.zeros(under.shape, bool)
+    pieces = max(1, round(under.shape[0] / chunk))
+    edges = np.linspace(0, under.shape[0], pieces + 1).astype(int)
+    for r0, r1 in zip(edges[:-1], edges[1:]):
+        part = under[r0:r1].astype(np.int16)
+        level = np.median(part, axis=0)
+        spread = 1.4826 * np.median(np.abs(part - level), axis=0)
+        seen[r0:r1] = part < level - np.maximum(SEEN_MIN, SEEN_SIGMAS * spread)
+    return seen
 
 
 def painted_mask(shape: tuple[int, ...], streaks: list[Streak]) -> np.ndarray | None:
