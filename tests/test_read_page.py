@@ -473,6 +473,45 @@ def test_a_streak_along_a_box_side_or_just_inside_it_leaves_the_box_found_and_it
     assert result.reasons == (), result.message
 
 
+@pytest.mark.parametrize("degrees, index, step, grey, bw", [(-1.93, 2, 3, 97, True), (-1.93, 2, 2, 0, False),
+                                                            (1.0, 7, 4, 0, False)])
+def test_two_streaks_a_few_columns_apart_beside_a_box_column_paint_no_mark_into_its_boxes(printed: Printed, degrees,
+                                                                                         index, step, grey, bw):
+    # Two streaks 4 px apart, the first `step` px right of a box's left line on a skewed
+    # sheet: each is painted from the column 3 px beside it, which for the first lies on the
+    # other streak and, a few boxes along, on a box's left line. Painted as one, from beyond
+    # both, no dark bar appears inside those boxes.
+    dpi = 150
+    boxes = printed.boxes("poll-de", 1)
+    clean = _filled(printed, dpi)
+    img = turned(clean, degrees, dpi)
+    b = boxes[index]
+    x, _ = turned_point(b.x, b.y + b.h / 2, degrees, dpi, clean.shape)
+    for x0 in (round(x) + step, round(x) + step + 4):
+        img[:, x0:x0 + 2] = np.minimum(img[:, x0:x0 + 2], grey)
+    img = noisy_jpeg(img, 5.0, 60)
+    result = read_page(binarised(img) if bw else img, printed.layouts)
+    assert result.kind is PageKind.BALLOT and result.payload == printed.expected("poll-de", 0)
+    assert states(result) == filled_states(printed)
+    assert result.reasons == (), result.message
+
+
+@pytest.mark.parametrize("dpi, grey", [(150, 110), (200, 80), (300, 130)])
+def test_a_pen_stroke_under_a_grey_streak_is_read_as_ink_seen_through_it(printed: Printed, dpi, grey):
+    # A voter's single upright stroke in a box, and a grey drum streak right over it: the pen
+    # is darker than the streak, so it shows through (a person sees it), and it is a mark.
+    boxes = printed.boxes("poll-de", 1)
+    img = printed.image("poll-de", 0, dpi)
+    b = boxes[3]
+    Pen(img, dpi).line(b.x + b.w / 2, b.y + 1.2, b.x + b.w / 2, b.y + b.h - 1.2, width=0.4)
+    x0 = round((b.x + b.w / 2) * dpi / 25.4) - 1
+    img[:, x0:x0 + 3] = np.minimum(img[:, x0:x0 + 3], grey)
+    result = read_page(noisy_jpeg(img, 4.0, 70), printed.layouts)
+    assert result.kind is PageKind.BALLOT
+    assert states(result) == expect(len(boxes), b3=M)
+    assert result.reasons == (), result.message
+
+
 def speckled_black_and_white(img: np.ndarray, dpi: int, threshold: int, seed: int = 3) -> np.ndarray:
     """A soft 150-DPI scan thresholded by the scanner, with salt-and-pepper from its noise."""
     soft = cv2.GaussianBlur(img, (0, 0), 0.2 * dpi / 25.4)
