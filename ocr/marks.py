@@ -263,12 +263,20 @@ def _locate(padded: np.ndarray, px: np.ndarray, py: np.ndarray, sw: int, sh: int
     cols = _low_quantile(np.stack([padded[y + sh // 8:y + sh - sh // 8, x - span:x + sw + span]
                                    for x, y in zip(px + prior_x, py + prior_y)]), axis=1)
     dx, line_x = _edge_search(cols, span, sw, e.lw, e.gap, e.ow, e.reach)
-    rows = _low_quantile(np.stack([padded[y - span:y + sh + span, x + sw // 8:x + sw - sw // 8]
-                                   for x, y in zip(px + prior_x + dx, py + prior_y)]), axis=2)
-    dy, line_y = _edge_search(rows, span, sh, e.lw, e.gap, e.ow, e.reach)
+    dy, line_y = _top_and_bottom(padded, px + prior_x + dx, py + prior_y, sw, sh, e)
     outline = np.minimum(line_x, line_y)
     located = (outline >= LOCATED_MIN) & (np.abs(dx) < e.reach) & (np.abs(dy) < e.reach)
     return prior_x + dx, prior_y + dy, outline, located
+
+
+def _top_and_bottom(padded: np.ndarray, xs: np.ndarray, ys: np.ndarray, sw: int, sh: int,
+                    e: _EdgeModel) -> tuple[np.ndarray, np.ndarray]:
+    """The vertical shift (±reach) that puts a box's top and bottom lines on ink, for boxes
+    whose left edge is at `xs`, and the ink on the paler of the two."""
+    span = e.reach + e.gap + e.ow + 1
+    rows = _low_quantile(np.stack([padded[y - span:y + sh + span, x + sw // 8:x + sw - sw // 8]
+                                   for x, y in zip(xs, ys)]), axis=2)
+    return _edge_search(rows, span, sh, e.lw, e.gap, e.ow, e.reach)
 
 
 def _low_quantile(a: np.ndarray, axis: int) -> np.ndarray:
@@ -498,22 +506,23 @@ def _locate_beside_paint(padded: np.ndarray, paint: np.ndarray, px: np.ndarray, 
     painted over: placed across where their nearest found neighbour was found (the paper
     does not jump), found along their top and bottom lines there, and taken only when the
     other vertical line is printed where that puts it. In place, like the search before it."""
-    left, right = _painted_sides(paint, px, py, sw, sh, e)
-    lost = np.flatnonzero(~located & (left ^ right))  # both sides painted: too little left to go by
+    unfound = np.flatnonzero(~located)
+    left, right = _painted_sides(paint, px[unfound], py[unfound], sw, sh, e)
+    one_side = left ^ right  # both sides painted: too little left to go by
+    lost, keep_left = unfound[one_side], right[one_side]  # the side still printed: left when the right is painted
     if len(lost) == 0:
         return
     prior_x, prior_y = _neighbour_offsets(px, py, dx, dy, located, lost, drift)
     x, y = px[lost] + prior_x, py[lost] + prior_y
-    span = e.reach + e.gap + e.ow + 1
-    rows = _low_quantile(np.stack([padded[b - span:b + sh + span, a + sw // 8:a + sw - sw // 8]
-                                   for a, b in zip(x, y)]), axis=2)
-    ddy, line_y = _edge_search(rows, span, sh, e.lw, e.gap, e.ow, e.reach)
+    ddy, line_y = _top_and_bottom(padded, x, y, sw, sh, e)
     side = np.zeros(len(lost))
+    pad = 1 + e.gap + e.ow  # columns of the profile before the box's left edge
     for k, (a, b) in enumerate(zip(x, y + ddy)):
-        cols = _low_quantile(padded[b + sh // 8:b + sh - sh // 8, a - 1 - e.gap - e.ow:a + sw + 2 + e.gap + e.ow], axis=0)
-        line = a - (a - 1 - e.gap - e.ow) + (0 if right[lost[k]] else sw - e.lw)  # the unpainted line's first column
+        cols = _low_quantile(padded[b + sh // 8:b + sh - sh // 8, a - pad:a + sw + pad + 1], axis=0)
+        line = pad if keep_left[k] else pad + sw - e.lw  # the printed line's first column
         ink = max(float(cols[line + s:line + s + e.lw].mean()) for s in (-1, 0, 1))
-        beyond = cols[line - e.gap - e.ow:line - e.gap] if right[lost[k]] else cols[line + e.lw + e.gap:line + e.lw + e.gap + e.ow]
+        beyond = (cols[line - e.gap - e.ow:line - e.gap] if keep_left[k]
+                  else cols[line + e.lw + e.gap:line + e.lw + e.gap + e.ow])
         side[k] = ink if float(beyond.mean()) <= 0.5 * ink else 0.0  # a line, not the edge of a dark patch
     typical = float(np.median(outline[located]))
     found_here = ((np.minimum(line_y, side) >= max(LOCATED_MIN, RELATIVE_OUTLINE * typical))
